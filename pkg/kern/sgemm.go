@@ -3,7 +3,32 @@
 // pure-Go fallback, chosen once at start-up by CPU-feature detection.
 package kern
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
+
+// Blocking as in Goto's GEMM: an mr×nr tile of C lives in registers, a
+// kc×nr panel of packed B stays in L1, an mc×kc block of packed A in L2.
+const (
+	mr = 12
+	nr = 32
+	kc = 256
+	mc = 16 * mr
+	nc = 32 * nr
+)
+
+// microKernel computes one mr×nr tile; the CPU-specific files replace it.
+var (
+	microKernel = kernelGeneric
+	kernelName  = "generic"
+)
+
+// Kernel names the micro-kernel in use ("avx512" or "generic").
+func Kernel() string { return kernelName }
+
+// UseGeneric switches to the portable micro-kernel (tests and comparisons).
+func UseGeneric() { microKernel, kernelName = kernelGeneric, "generic" }
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices,
 // where op(X) is X or its transpose. op(A) is m×k, op(B) is k×n, C is m×n.
@@ -14,7 +39,192 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return
 	}
-	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	g := gemm{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
+	// Split C into as many strips as there are threads along its longer
+	// side, in whole tiles, so each worker packs and writes only its own.
+	if m >= n {
+		strips := min(Threads(), (m+mr-1)/mr)
+		Parallel(strips, func(lo, hi int) {
+			g.block(tileSplit(m, mr, strips, lo), tileSplit(m, mr, strips, hi), 0, n)
+		})
+	} else {
+		strips := min(Threads(), (n+nr-1)/nr)
+		Parallel(strips, func(lo, hi int) {
+			g.block(0, m, tileSplit(n, nr, strips, lo), tileSplit(n, nr, strips, hi))
+		})
+	}
+}
+
+// tileSplit is the start of strip s of parts over [0, n) in whole tiles.
+func tileSplit(n, tile, parts, s int) int {
+	tiles := (n + tile - 1) / tile
+	return min(n, tiles*s/parts*tile)
+}
+
+type gemm struct {
+	transA, transB bool
+	m, n, k        int
+	alpha          float32
+	a              []float32
+	lda            int
+	b              []float32
+	ldb            int
+	beta           float32
+	c              []float32
+	ldc            int
+}
+
+// scratch is one worker's packing space, reused across calls.
+type scratch struct {
+	a    [mc * kc]float32
+	b    [kc * nc]float32
+	tile [mr * nr]float32
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// block computes rows [i0,i1) and columns [j0,j1) of C. B is always packed
+// (each panel serves every row of the strip), but the micro-kernel reads A
+// where it lies when it can (a whole tile, alpha 1): the skinny ResNet
+// GEMMs reuse each value of A too few times to repay packing it.
+func (g *gemm) block(i0, i1, j0, j1 int) {
+	if i0 >= i1 || j0 >= j1 {
+		return
+	}
+	if g.k == 0 || g.alpha == 0 {
+		g.scaleC(i0, i1, j0, j1)
+		return
+	}
+	if g.beta != 0 && g.beta != 1 {
+		g.scaleC(i0, i1, j0, j1)
+	}
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	packAll := g.alpha != 1
+	for jc := j0; jc < j1; jc += nc {
+		nb := min(nc, j1-jc)
+		for pc := 0; pc < g.k; pc += kc {
+			kb := min(kc, g.k-pc)
+			add := pc > 0 || g.beta != 0
+			g.packB(s.b[:], pc, kb, jc, nb)
+			for ic := i0; ic < i1; ic += mc {
+				mb := min(mc, i1-ic)
+				edgeA := mb / mr * mr
+				switch {
+				case packAll:
+					g.packA(s.a[:], ic, mb, pc, kb)
+				case edgeA < mb:
+					g.packA(s.a[:], ic+edgeA, mb-edgeA, pc, kb)
+				}
+				for jr := 0; jr < nb; jr += nr {
+					cols := min(nr, nb-jr)
+					b := s.b[jr*kb:]
+					for ir := 0; ir < mb; ir += mr {
+						rows := min(mr, mb-ir)
+						a, ar, ap := s.a[:], 1, mr
+						switch {
+						case packAll:
+							a = s.a[ir*kb:]
+						case rows < mr:
+						case g.transA:
+							a, ap = g.a[pc*g.lda+ic+ir:], g.lda
+						default:
+							a, ar, ap = g.a[(ic+ir)*g.lda+pc:], g.lda, 1
+						}
+						ci := (ic+ir)*g.ldc + jc + jr
+						if rows == mr && cols == nr {
+							microKernel(kb, a, ar, ap, b, nr, g.c[ci:], g.ldc, add)
+							continue
+						}
+						// Edge tile: compute into scratch, copy the valid part.
+						microKernel(kb, a, ar, ap, b, nr, s.tile[:], nr, false)
+						for r := 0; r < rows; r++ {
+							dst := g.c[ci+r*g.ldc : ci+r*g.ldc+cols]
+							src := s.tile[r*nr : r*nr+cols]
+							if add {
+								for j, v := range src {
+									dst[j] += v
+								}
+							} else {
+								copy(dst, src)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// scaleC multiplies the block of C by beta (zeroing it when beta is 0).
+func (g *gemm) scaleC(i0, i1, j0, j1 int) {
+	for i := i0; i < i1; i++ {
+		row := g.c[i*g.ldc+j0 : i*g.ldc+j1]
+		if g.beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= g.beta
+		}
+	}
+}
+
+// packA copies alpha*op(A)[i0:i0+mb, p0:p0+kb] into micro-panels of mr rows:
+// panel r holds, for each k, the mr values of rows r*mr.. (zero past mb).
+// Each stored row is read contiguously, whichever way A is transposed.
+func (g *gemm) packA(dst []float32, i0, mb, p0, kb int) {
+	for ir := 0; ir < mb; ir += mr {
+		panel := dst[ir*kb : (ir+mr)*kb]
+		rows := min(mr, mb-ir)
+		if rows < mr {
+			clear(panel)
+		}
+		if g.transA {
+			for p := 0; p < kb; p++ {
+				src := g.a[(p0+p)*g.lda+i0+ir : (p0+p)*g.lda+i0+ir+rows]
+				out := panel[p*mr : p*mr+rows]
+				for r, v := range src {
+					out[r] = g.alpha * v
+				}
+			}
+			continue
+		}
+		for r := 0; r < rows; r++ {
+			src := g.a[(i0+ir+r)*g.lda+p0 : (i0+ir+r)*g.lda+p0+kb]
+			for p, v := range src {
+				panel[p*mr+r] = g.alpha * v
+			}
+		}
+	}
+}
+
+// packB copies op(B)[p0:p0+kb, j0:j0+nb] into micro-panels of nr columns:
+// panel j holds, for each k, the nr values of columns j*nr.. (zero past nb).
+func (g *gemm) packB(dst []float32, p0, kb, j0, nb int) {
+	for jr := 0; jr < nb; jr += nr {
+		panel := dst[jr*kb : (jr+nr)*kb]
+		cols := min(nr, nb-jr)
+		if g.transB {
+			// Rows of the stored B are columns of op(B): read each contiguously.
+			for c := 0; c < cols; c++ {
+				src := g.b[(j0+jr+c)*g.ldb+p0 : (j0+jr+c)*g.ldb+p0+kb]
+				for p, v := range src {
+					panel[p*nr+c] = v
+				}
+			}
+			for p := 0; p < kb; p++ {
+				clear(panel[p*nr+cols : p*nr+nr])
+			}
+			continue
+		}
+		for p := 0; p < kb; p++ {
+			out := panel[p*nr : p*nr+nr]
+			row := (p0+p)*g.ldb + j0 + jr
+			copy(out, g.b[row:row+cols])
+			clear(out[cols:])
+		}
+	}
 }
 
 func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {

@@ -1,40 +1,28 @@
 package kern
 
-// sgemmGeneric is the portable reference: a plain triple loop, ordered so the
-// innermost loop runs along contiguous rows of B and C where it can.
-func sgemmGeneric(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	for i := 0; i < m; i++ {
-		ci := c[i*ldc : i*ldc+n]
-		if beta == 0 {
-			clear(ci)
-		} else if beta != 1 {
-			for j := range ci {
-				ci[j] *= beta
-			}
-		}
-		for p := 0; p < k; p++ {
-			var aip float32
-			if transA {
-				aip = a[p*lda+i]
-			} else {
-				aip = a[i*lda+p]
-			}
-			aip *= alpha
-			if aip == 0 {
-				continue
-			}
-			if transB {
-				for j := range ci {
-					ci[j] += aip * b[j*ldb+p]
-				}
-			} else {
-				bp := b[p*ldb : p*ldb+n]
-				for j, bv := range bp {
-					ci[j] += aip * bv
-				}
+// kernelGeneric is the portable micro-kernel: the mr×nr tile
+// C = A·B (or C += A·B when add) over kc steps, where A(r,p) is
+// a[r*ar + p*ap] and row p of B is b[p*bp : p*bp+nr].
+func kernelGeneric(kc int, a []float32, ar, ap int, b []float32, bp int, c []float32, ldc int, add bool) {
+	var acc [mr * nr]float32
+	for p := 0; p < kc; p++ {
+		bRow := b[p*bp : p*bp+nr]
+		for i := 0; i < mr; i++ {
+			av := a[i*ar+p*ap]
+			row := acc[i*nr : i*nr+nr]
+			for j, bv := range bRow {
+				row[j] += av * bv
 			}
 		}
 	}
+	for i := 0; i < mr; i++ {
+		ci := c[i*ldc : i*ldc+nr]
+		if add {
+			for j := range ci {
+				ci[j] += acc[i*nr+j]
+			}
+		} else {
+			copy(ci, acc[i*nr:i*nr+nr])
+		}
+	}
 }
-
-var sgemm = sgemmGeneric

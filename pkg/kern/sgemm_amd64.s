@@ -1,0 +1,188 @@
+#include "textflag.h"
+
+// The 12x32 micro-kernels keep a 12-row by 32-column tile of C in 24 zmm
+// accumulators (Z0-Z23): per k step they load one 32-wide row of B into
+// Z24/Z25, broadcast each of the 12 values of A in turn into Z26 and
+// accumulate. They differ only in where the 12 values of A come from.
+
+#define ROW(src, c0, c1) \
+	VBROADCASTSS src, Z26;     \
+	VFMADD231PS  Z24, Z26, c0; \
+	VFMADD231PS  Z25, Z26, c1
+
+// One k step of B: the row at DI, then DI moves to the next row (DX bytes on).
+#define LOADB \
+	VMOVUPS (DI), Z24;   \
+	VMOVUPS 64(DI), Z25; \
+	ADDQ    DX, DI
+
+#define ZERO \
+	VPXORD Z0, Z0, Z0;    \
+	VPXORD Z1, Z1, Z1;    \
+	VPXORD Z2, Z2, Z2;    \
+	VPXORD Z3, Z3, Z3;    \
+	VPXORD Z4, Z4, Z4;    \
+	VPXORD Z5, Z5, Z5;    \
+	VPXORD Z6, Z6, Z6;    \
+	VPXORD Z7, Z7, Z7;    \
+	VPXORD Z8, Z8, Z8;    \
+	VPXORD Z9, Z9, Z9;    \
+	VPXORD Z10, Z10, Z10; \
+	VPXORD Z11, Z11, Z11; \
+	VPXORD Z12, Z12, Z12; \
+	VPXORD Z13, Z13, Z13; \
+	VPXORD Z14, Z14, Z14; \
+	VPXORD Z15, Z15, Z15; \
+	VPXORD Z16, Z16, Z16; \
+	VPXORD Z17, Z17, Z17; \
+	VPXORD Z18, Z18, Z18; \
+	VPXORD Z19, Z19, Z19; \
+	VPXORD Z20, Z20, Z20; \
+	VPXORD Z21, Z21, Z21; \
+	VPXORD Z22, Z22, Z22; \
+	VPXORD Z23, Z23, Z23
+
+// Write one row of the tile at R10: C[row] = acc, or C[row] += acc when
+// R9 is set; then R10 moves to the next row (R8 bytes on).
+#define STOREROW(c0, c1) \
+	TESTQ   R9, R9;          \
+	JZ      3(PC);           \
+	VADDPS  (R10), c0, c0;   \
+	VADDPS  64(R10), c1, c1; \
+	VMOVUPS c0, (R10);       \
+	VMOVUPS c1, 64(R10);     \
+	ADDQ    R8, R10
+
+#define STORE \
+	STOREROW(Z0, Z1);   \
+	STOREROW(Z2, Z3);   \
+	STOREROW(Z4, Z5);   \
+	STOREROW(Z6, Z7);   \
+	STOREROW(Z8, Z9);   \
+	STOREROW(Z10, Z11); \
+	STOREROW(Z12, Z13); \
+	STOREROW(Z14, Z15); \
+	STOREROW(Z16, Z17); \
+	STOREROW(Z18, Z19); \
+	STOREROW(Z20, Z21); \
+	STOREROW(Z22, Z23)
+
+// Column-major A: the 12 values of a k step are contiguous at SI.
+#define STEPCM(off) \
+	LOADB;                     \
+	ROW(off+0(SI), Z0, Z1);    \
+	ROW(off+4(SI), Z2, Z3);    \
+	ROW(off+8(SI), Z4, Z5);    \
+	ROW(off+12(SI), Z6, Z7);   \
+	ROW(off+16(SI), Z8, Z9);   \
+	ROW(off+20(SI), Z10, Z11); \
+	ROW(off+24(SI), Z12, Z13); \
+	ROW(off+28(SI), Z14, Z15); \
+	ROW(off+32(SI), Z16, Z17); \
+	ROW(off+36(SI), Z18, Z19); \
+	ROW(off+40(SI), Z20, Z21); \
+	ROW(off+44(SI), Z22, Z23)
+
+// func kernelCM(kc int, a *float32, astep int, b *float32, bstep int, c *float32, ldc int, add bool)
+// A value (r, p) is at a[p*astep + r]; B row p at b[p*bstep:].
+TEXT ·kernelCM(SB), NOSPLIT, $0-57
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ astep+16(FP), R11
+	SHLQ $2, R11
+	MOVQ b+24(FP), DI
+	MOVQ bstep+32(FP), DX
+	SHLQ $2, DX
+	MOVQ c+40(FP), R10
+	MOVQ ldc+48(FP), R8
+	SHLQ $2, R8
+	MOVBQZX add+56(FP), R9
+	ZERO
+	TESTQ CX, CX
+	JZ    cmstore
+
+cmloop:
+	STEPCM(0)
+	ADDQ R11, SI
+	DECQ CX
+	JNZ  cmloop
+
+cmstore:
+	STORE
+	VZEROUPPER
+	RET
+
+// Row-major A: row r of a k step is at SI + r*R11. x86 addressing reaches
+// rows 0,1,2,4,8 from SI; 3,5,7,11 from R12 (row 3); 6,10 from R13 (row 6);
+// 9 from AX (row 9).
+#define STEPRM(off) \
+	LOADB;                            \
+	ROW(off(SI), Z0, Z1);             \
+	ROW(off(SI)(R11*1), Z2, Z3);      \
+	ROW(off(SI)(R11*2), Z4, Z5);      \
+	ROW(off(R12), Z6, Z7);            \
+	ROW(off(SI)(R11*4), Z8, Z9);      \
+	ROW(off(R12)(R11*2), Z10, Z11);   \
+	ROW(off(R13), Z12, Z13);          \
+	ROW(off(R12)(R11*4), Z14, Z15);   \
+	ROW(off(SI)(R11*8), Z16, Z17);    \
+	ROW(off(AX), Z18, Z19);           \
+	ROW(off(R13)(R11*4), Z20, Z21);   \
+	ROW(off(R12)(R11*8), Z22, Z23)
+
+// func kernelRM(kc int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, add bool)
+// A value (r, p) is at a[r*lda + p]; B row p at b[p*bstep:].
+TEXT ·kernelRM(SB), NOSPLIT, $0-57
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R11
+	SHLQ $2, R11
+	MOVQ b+24(FP), DI
+	MOVQ bstep+32(FP), DX
+	SHLQ $2, DX
+	MOVQ c+40(FP), R10
+	MOVQ ldc+48(FP), R8
+	SHLQ $2, R8
+	MOVBQZX add+56(FP), R9
+	LEAQ (SI)(R11*2), R12
+	ADDQ R11, R12
+	LEAQ (R12)(R11*2), R13
+	ADDQ R11, R13
+	LEAQ (R13)(R11*2), AX
+	ADDQ R11, AX
+	ZERO
+
+	// Four k steps per iteration, then the rest one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	JZ   rmtail
+
+rmloop4:
+	STEPRM(0)
+	STEPRM(4)
+	STEPRM(8)
+	STEPRM(12)
+	ADDQ $16, SI
+	ADDQ $16, R12
+	ADDQ $16, R13
+	ADDQ $16, AX
+	DECQ BX
+	JNZ  rmloop4
+
+rmtail:
+	ANDQ $3, CX
+	JZ   rmstore
+
+rmloop1:
+	STEPRM(0)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $4, AX
+	DECQ CX
+	JNZ  rmloop1
+
+rmstore:
+	STORE
+	VZEROUPPER
+	RET

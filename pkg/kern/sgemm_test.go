@@ -1,0 +1,171 @@
+package kern
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// refGemm is the obviously-correct float64 triple loop the kernels are held to.
+func refGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) []float64 {
+	out := make([]float64, len(c))
+	for i := range c {
+		out[i] = float64(c[i])
+	}
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				ai, bi := i*lda+p, p*ldb+j
+				if transA {
+					ai = p*lda + i
+				}
+				if transB {
+					bi = j*ldb + p
+				}
+				av, bv := a[ai], b[bi]
+				s += float64(av) * float64(bv)
+			}
+			out[i*ldc+j] = float64(alpha)*s + float64(beta)*float64(c[i*ldc+j])
+		}
+	}
+	return out
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+	}
+	return s
+}
+
+// withKernel runs f once per available micro-kernel.
+func withKernel(t *testing.T, f func(t *testing.T)) {
+	saved, savedName := microKernel, kernelName
+	defer func() { microKernel, kernelName = saved, savedName }()
+	if savedName != "generic" {
+		t.Run(savedName, f)
+	}
+	UseGeneric()
+	t.Run("generic", f)
+}
+
+func TestSgemm(t *testing.T) {
+	withKernel(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		sizes := [][3]int{{1, 1, 1}, {3, 7, 9}, {12, 32, 1}, {13, 33, 31}, {25, 65, 257}, {200, 70, 300}, {1, 100, 600}, {300, 1, 5}, {37, 1100, 20}, {0, 5, 5}, {5, 5, 0}}
+		for _, sz := range sizes {
+			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+				for _, ab := range [][2]float32{{1, 0}, {1, 1}, {0.5, -2}, {0, 3}} {
+					m, n, k := sz[0], sz[1], sz[2]
+					name := fmt.Sprintf("%dx%dx%d/tA=%v/tB=%v/alpha=%g/beta=%g", m, n, k, tr[0], tr[1], ab[0], ab[1])
+					// Strides wider than the matrices, and guard values past C.
+					lda, ldb, ldc := k+3, n+5, n+2
+					ar, br := m, k
+					if tr[0] {
+						lda, ar = m+3, k
+					}
+					if tr[1] {
+						ldb, br = k+5, n
+					}
+					a, b := randSlice(r, ar*lda), randSlice(r, br*ldb)
+					const guard = 1e30
+					c := randSlice(r, m*ldc+7)
+					for i := range c {
+						if i%ldc >= n || i >= m*ldc {
+							c[i] = guard
+						}
+					}
+					want := refGemm(tr[0], tr[1], m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
+					Sgemm(tr[0], tr[1], m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
+					for i, w := range want {
+						if i%ldc >= n || i >= m*ldc {
+							if c[i] != guard {
+								t.Fatalf("%s: guard at %d overwritten: %g", name, i, c[i])
+							}
+							continue
+						}
+						if d := math.Abs(float64(c[i]) - w); d > 1e-4*(1+math.Abs(w))*math.Sqrt(float64(k+1)) {
+							t.Fatalf("%s: C[%d,%d] = %g, want %g", name, i/ldc, i%ldc, c[i], w)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// The result must not depend on how many cores share the work.
+func TestSgemmThreadsIdentical(t *testing.T) {
+	defer SetThreads(Threads())
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, sz := range [][3]int{{517, 70, 300}, {40, 900, 600}} {
+		m, n, k := sz[0], sz[1], sz[2]
+		a, b := randSlice(r, m*k), randSlice(r, k*n)
+		var got [][]float32
+		for _, th := range []int{1, 2, 3} {
+			SetThreads(th)
+			c := make([]float32, m*n)
+			Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+			got = append(got, c)
+		}
+		for i := range got[0] {
+			if got[0][i] != got[1][i] || got[0][i] != got[2][i] {
+				t.Fatalf("%v: element %d differs across thread counts: %v %v %v", sz, i, got[0][i], got[1][i], got[2][i])
+			}
+		}
+	}
+}
+
+func TestSgemmPanicsOnBadShape(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic for a too-short C")
+		}
+	}()
+	Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2)
+}
+
+// Shapes are m×n×k; the ResNet-18 ones are conv forward GEMMs at 512 views:
+// (views·OH·OW) × Cout × (KH·KW·Cin).
+var benchShapes = []struct {
+	name           string
+	m, n, k        int
+	transA, transB bool
+}{
+	{"square1024", 1024, 1024, 1024, false, false},
+	{"imagenet_conv1_fwd", 512 * 256, 64, 147, false, true},
+	{"layer1_fwd", 512 * 64, 64, 576, false, true},
+	{"layer1_dgrad", 512 * 64, 576, 64, false, false},
+	{"layer1_wgrad", 64, 576, 512 * 64, true, false},
+	{"layer2_fwd", 512 * 16, 128, 1152, false, true},
+	{"layer3_fwd", 512 * 4, 256, 2304, false, true},
+	{"layer4_fwd", 512, 512, 4608, false, true},
+	{"layer4_dgrad", 512, 4608, 512, false, false},
+	{"layer4_wgrad", 512, 4608, 512, true, false},
+	{"cifar_layer1_fwd", 512 * 1024, 64, 576, false, true},
+}
+
+func BenchmarkSgemm(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, s := range benchShapes {
+		b.Run(s.name, func(b *testing.B) {
+			a, bm := randSlice(r, s.m*s.k), randSlice(r, s.k*s.n)
+			c := make([]float32, s.m*s.n)
+			lda, ldb := s.k, s.n
+			if s.transA {
+				lda = s.m
+			}
+			if s.transB {
+				ldb = s.k
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+			}
+			b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
