@@ -81,7 +81,30 @@ type scratch struct {
 	tile [mr * nr]float32
 }
 
-var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+// scratches keeps packing space for reuse. Unlike a sync.Pool it survives
+// garbage collections, which would otherwise free and re-zero a megabyte
+// per worker every time.
+var scratches struct {
+	sync.Mutex
+	free []*scratch
+}
+
+func getScratch() *scratch {
+	scratches.Lock()
+	defer scratches.Unlock()
+	if n := len(scratches.free); n > 0 {
+		s := scratches.free[n-1]
+		scratches.free = scratches.free[:n-1]
+		return s
+	}
+	return new(scratch)
+}
+
+func putScratch(s *scratch) {
+	scratches.Lock()
+	scratches.free = append(scratches.free, s)
+	scratches.Unlock()
+}
 
 // block computes rows [i0,i1) and columns [j0,j1) of C. B is always packed
 // (each panel serves every row of the strip), but the micro-kernel reads A
@@ -98,8 +121,8 @@ func (g *gemm) block(i0, i1, j0, j1 int) {
 	if g.beta != 0 && g.beta != 1 {
 		g.scaleC(i0, i1, j0, j1)
 	}
-	s := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(s)
+	s := getScratch()
+	defer putScratch(s)
 	packAll := g.alpha != 1
 	for jc := j0; jc < j1; jc += nc {
 		nb := min(nc, j1-jc)
