@@ -1,0 +1,115 @@
+package atomicfile
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// entries lists dir's file names, so tests can see stray temporary files.
+func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, de := range des {
+		names = append(names, de.Name())
+	}
+	return names
+}
+
+func TestCommitAndAbort(t *testing.T) {
+	tests := []struct {
+		name     string
+		existing string // "" means no file at the target beforehand
+		commit   bool
+		want     string // target's contents afterwards; "" means absent
+	}{
+		{"commit new", "", true, "new"},
+		{"commit replaces", "old", true, "new"},
+		{"abort new", "", false, ""},
+		{"abort keeps old", "old", false, "old"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "out.bin")
+			if tt.existing != "" {
+				if err := os.WriteFile(path, []byte(tt.existing), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f, err := Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Abort()
+			if _, err := f.WriteString("new"); err != nil {
+				t.Fatal(err)
+			}
+			if tt.commit {
+				if err := f.Commit(); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				f.Abort()
+			}
+			got, err := os.ReadFile(path)
+			switch {
+			case tt.want == "" && !os.IsNotExist(err):
+				t.Fatalf("target exists (err=%v), want none", err)
+			case tt.want != "" && string(got) != tt.want:
+				t.Fatalf("target = %q (err=%v), want %q", got, err, tt.want)
+			}
+			names := entries(t, dir)
+			if len(names) > 1 || (len(names) == 1 && names[0] != "out.bin") {
+				t.Errorf("directory holds %v, want at most out.bin", names)
+			}
+			if tt.commit {
+				st, err := os.Stat(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.Mode().Perm() != 0o644 {
+					t.Errorf("mode = %v, want 0644", st.Mode().Perm())
+				}
+				if err := f.Commit(); err == nil {
+					t.Error("second Commit succeeded")
+				}
+			}
+		})
+	}
+}
+
+func TestCreateInMissingDir(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nope", "out.bin")
+	_, err := Create(path)
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("err = %v, want an error naming %s", err, path)
+	}
+}
+
+func TestCommitFailureRemovesTemp(t *testing.T) {
+	dir := t.TempDir()
+	// A directory at the target makes the final rename fail.
+	target := filepath.Join(dir, "out.bin")
+	if err := os.Mkdir(filepath.Join(target), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(target, "keep"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Create(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Commit(); err == nil || !strings.Contains(err.Error(), target) {
+		t.Fatalf("Commit err = %v, want an error naming %s", err, target)
+	}
+	if names := entries(t, dir); len(names) != 1 {
+		t.Errorf("directory holds %v, want only out.bin", names)
+	}
+}
