@@ -1,0 +1,220 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+)
+
+// bnBlock is the number of rows per partial sum in BatchNorm's reductions. It
+// is fixed, not derived from the thread count, and the partial sums are added
+// in block order, so the statistics are the same for any kern.Threads().
+const bnBlock = 64
+
+// BatchNorm normalises each channel of NHWC activations, as PyTorch's
+// BatchNorm2d, or BatchNorm1d on [N][C] features (Dims with H = W = 1): the
+// statistics run over the N*H*W rows of C channels.
+//
+// In training mode (Train, the default) it normalises with the biased batch
+// variance and updates the running statistics with the unbiased one; in eval
+// mode it normalises with the running statistics.
+type BatchNorm struct {
+	Weight, Bias            *Param  // [C], gamma and beta
+	RunningMean, RunningVar *Tensor // [C]
+	NumBatchesTracked       *Counter
+	Momentum, Eps           float64
+	Train                   bool
+	In                      Dims
+
+	batchStats bool      // whether the last Forward used batch statistics
+	mean, rstd []float32 // [C], the statistics of the last Forward
+	coef       []float32 // [3][C], per-channel factors of a pass
+	sums       []float64 // [2][C], reduced sums
+	partial    []float64 // [blocks][2][C], per-block sums
+}
+
+// NewBatchNorm builds a batch norm over in.C channels for up to in.N images of
+// in.H×in.W, with PyTorch's defaults: weight 1, bias 0, running mean 0 and
+// variance 1, momentum 0.1, eps 1e-5, training mode.
+func NewBatchNorm(name string, in Dims) *BatchNorm {
+	c := in.C
+	b := &BatchNorm{
+		Weight:            newParam(join(name, "weight"), c),
+		Bias:              newParam(join(name, "bias"), c),
+		RunningMean:       newTensor(join(name, "running_mean"), c),
+		RunningVar:        newTensor(join(name, "running_var"), c),
+		NumBatchesTracked: &Counter{Name: join(name, "num_batches_tracked")},
+		Momentum:          0.1,
+		Eps:               1e-5,
+		Train:             true,
+		In:                in,
+		mean:              make([]float32, c),
+		rstd:              make([]float32, c),
+		coef:              make([]float32, 3*c),
+		sums:              make([]float64, 2*c),
+		partial:           make([]float64, (in.N*in.H*in.W+bnBlock-1)/bnBlock*2*c),
+	}
+	for i := range c {
+		b.Weight.Data[i] = 1
+		b.RunningVar.Data[i] = 1
+	}
+	return b
+}
+
+// Params returns weight and bias.
+func (b *BatchNorm) Params() []*Param { return []*Param{b.Weight, b.Bias} }
+
+// Buffers returns the running mean and variance.
+func (b *BatchNorm) Buffers() []*Tensor { return []*Tensor{b.RunningMean, b.RunningVar} }
+
+// Counters returns num_batches_tracked.
+func (b *BatchNorm) Counters() []*Counter { return []*Counter{b.NumBatchesTracked} }
+
+// Forward normalises x into y; in training mode it also updates the running
+// statistics and num_batches_tracked. y may alias x only if Backward will
+// not be called (Backward needs x).
+//
+//	y: [n][H][W][C]
+//	x: [n][H][W][C]
+func (b *BatchNorm) Forward(y, x []float32, n int) {
+	checkBatch(n, b.In.N)
+	c, rows := b.In.C, n*b.In.H*b.In.W
+	x = need("batchnorm input", x, rows*c)
+	y = need("batchnorm output", y, rows*c)
+	b.batchStats = b.Train
+	if b.Train {
+		b.batchStatistics(x, rows)
+	} else {
+		for j := range c {
+			b.mean[j] = b.RunningMean.Data[j]
+			b.rstd[j] = float32(1 / math.Sqrt(float64(b.RunningVar.Data[j])+b.Eps))
+		}
+	}
+	// y = x*scale + shift with scale = gamma*rstd, shift = beta - mean*scale.
+	scale, shift := b.coef[:c], b.coef[c:2*c]
+	for j := range c {
+		scale[j] = b.Weight.Data[j] * b.rstd[j]
+		shift[j] = b.Bias.Data[j] - b.mean[j]*scale[j]
+	}
+	parallel(rows, rows*c, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			yr := y[r*c : (r+1)*c]
+			for j, v := range x[r*c : (r+1)*c] {
+				yr[j] = v*scale[j] + shift[j]
+			}
+		}
+	})
+}
+
+// batchStatistics sets mean and rstd from the rows of x and folds them into
+// the running statistics.
+func (b *BatchNorm) batchStatistics(x []float32, rows int) {
+	if rows < 2 {
+		panic(fmt.Sprintf("nn: batchnorm %s needs more than one value per channel in training", b.Weight.Name))
+	}
+	c := b.In.C
+	sum, _ := b.reduce(rows, func(r0, r1 int, s, _ []float64) {
+		for r := r0; r < r1; r++ {
+			for j, v := range x[r*c : (r+1)*c] {
+				s[j] += float64(v)
+			}
+		}
+	})
+	for j := range c {
+		b.mean[j] = float32(sum[j] / float64(rows))
+	}
+	// Second pass around the mean: more accurate than E[x²]-E[x]².
+	mean := b.mean
+	sq, _ := b.reduce(rows, func(r0, r1 int, s, _ []float64) {
+		for r := r0; r < r1; r++ {
+			for j, v := range x[r*c : (r+1)*c] {
+				d := float64(v - mean[j])
+				s[j] += d * d
+			}
+		}
+	})
+	m := b.Momentum
+	for j := range c {
+		b.rstd[j] = float32(1 / math.Sqrt(sq[j]/float64(rows)+b.Eps))
+		unbiased := sq[j] / float64(rows-1)
+		b.RunningMean.Data[j] = float32((1-m)*float64(b.RunningMean.Data[j]) + m*float64(mean[j]))
+		b.RunningVar.Data[j] = float32((1-m)*float64(b.RunningVar.Data[j]) + m*unbiased)
+	}
+	b.NumBatchesTracked.N++
+}
+
+// Backward adds the weight and bias gradients and writes dx. After a
+// training-mode Forward the gradient flows through the batch statistics:
+//
+//	dx = gamma*rstd * (dy - mean(dy) - xhat*mean(dy*xhat))
+//
+// after an eval-mode one they are constants and dx = gamma*rstd*dy.
+// dx may alias dy.
+//
+//	dx: [n][H][W][C]
+//	dy: [n][H][W][C]
+//	x:  [n][H][W][C], the input of Forward
+func (b *BatchNorm) Backward(dx, dy, x []float32, n int) {
+	checkBatch(n, b.In.N)
+	c, rows := b.In.C, n*b.In.H*b.In.W
+	x = need("batchnorm input", x, rows*c)
+	dy = need("batchnorm output gradient", dy, rows*c)
+	dx = need("batchnorm input gradient", dx, rows*c)
+	mean, rstd := b.mean, b.rstd
+	sdy, sdyx := b.reduce(rows, func(r0, r1 int, s, t []float64) {
+		for r := r0; r < r1; r++ {
+			xr := x[r*c : (r+1)*c]
+			for j, d := range dy[r*c : (r+1)*c] {
+				s[j] += float64(d)
+				t[j] += float64(d * (xr[j] - mean[j]) * rstd[j])
+			}
+		}
+	})
+	// dx = k*(dy - u - (x-mean)*rstd*v) with k = gamma*rstd, and u = mean(dy),
+	// v = mean(dy*xhat) after batch statistics, 0 after running ones; as
+	// dx = k*dy + a*(x-mean) + d per channel.
+	k, a, d := b.coef[:c], b.coef[c:2*c], b.coef[2*c:]
+	for j := range c {
+		b.Bias.Grad[j] += float32(sdy[j])
+		b.Weight.Grad[j] += float32(sdyx[j])
+		var u, v float64
+		if b.batchStats {
+			u, v = sdy[j]/float64(rows), sdyx[j]/float64(rows)
+		}
+		kj := float64(b.Weight.Data[j]) * float64(rstd[j])
+		k[j], a[j], d[j] = float32(kj), float32(-kj*v*float64(rstd[j])), float32(-kj*u)
+	}
+	parallel(rows, rows*c, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr, dyr, dxr := x[r*c:(r+1)*c], dy[r*c:(r+1)*c], dx[r*c:(r+1)*c]
+			for j := range dxr {
+				dxr[j] = k[j]*dyr[j] + a[j]*(xr[j]-mean[j]) + d[j]
+			}
+		}
+	})
+}
+
+// reduce sums over rows [0, rows) into two [C] accumulators: kernel adds the
+// rows [r0, r1) of one fixed block into its own s and t, and the blocks are
+// then added in order. The returned slices are valid until the next reduce.
+func (b *BatchNorm) reduce(rows int, kernel func(r0, r1 int, s, t []float64)) (s, t []float64) {
+	c := b.In.C
+	blocks := (rows + bnBlock - 1) / bnBlock
+	part := b.partial[:blocks*2*c]
+	clear(part)
+	parallel(blocks, rows*c, func(lo, hi int) {
+		for blk := lo; blk < hi; blk++ {
+			p := part[blk*2*c:]
+			kernel(blk*bnBlock, min((blk+1)*bnBlock, rows), p[:c], p[c:2*c])
+		}
+	})
+	s, t = b.sums[:c], b.sums[c:]
+	clear(b.sums)
+	for blk := range blocks {
+		p := part[blk*2*c:]
+		for j := range c {
+			s[j] += p[j]
+			t[j] += p[c+j]
+		}
+	}
+	return s, t
+}

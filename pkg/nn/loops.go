@@ -1,0 +1,57 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/simclr-go/simclr/pkg/kern"
+)
+
+// minParallelWork is the number of values below which a loop runs on the
+// calling goroutine: splitting tiny loops costs more than it saves. A
+// variable so that tests can force the split on small shapes.
+var minParallelWork = 1 << 14
+
+// parallel runs fn over [0, n) with kern.Parallel when work, the number of
+// values the loop touches, is large enough to pay for it.
+func parallel(n, work int, fn func(lo, hi int)) {
+	if work < minParallelWork {
+		if n > 0 {
+			fn(0, n)
+		}
+		return
+	}
+	kern.Parallel(n, fn)
+}
+
+// need panics unless s holds at least size values: a wrong buffer is a
+// programming error, as in kern.Sgemm. It returns s cut to size.
+func need(what string, s []float32, size int) []float32 {
+	if len(s) < size {
+		panic(fmt.Sprintf("nn: %s has %d values, needs %d", what, len(s), size))
+	}
+	return s[:size]
+}
+
+// checkBatch panics unless 0 <= n <= the capacity a layer was built for.
+func checkBatch(n, capacity int) {
+	if n < 0 || n > capacity {
+		panic(fmt.Sprintf("nn: batch %d outside the capacity %d the layer was built for", n, capacity))
+	}
+}
+
+// addTo adds src into dst elementwise. Unrolled by four: col2im spends most
+// of its time here, and the plain loop runs at half the speed.
+func addTo(dst, src []float32) {
+	dst = dst[:len(src)]
+	i := 0
+	for ; i+4 <= len(src); i += 4 {
+		s, d := src[i:i+4:i+4], dst[i:i+4:i+4]
+		d[0] += s[0]
+		d[1] += s[1]
+		d[2] += s[2]
+		d[3] += s[3]
+	}
+	for ; i < len(src); i++ {
+		dst[i] += src[i]
+	}
+}
