@@ -1,0 +1,70 @@
+package train
+
+import (
+	"math/rand/v2"
+
+	"github.com/simclr-go/simclr/pkg/augment"
+)
+
+// batch is one step's input: 2B views as normalised NHWC floats, view-major
+// (view 0 of every image, then view 1), the layout NT-Xent expects.
+type batch struct {
+	epoch, step int
+	x           []float32
+}
+
+// feeder augments batches on a goroutine of its own, one step ahead of
+// training, so the GEMM threads never wait for data. Its order depends only
+// on the seed and the position, which is what makes resuming exact.
+type feeder struct {
+	out, free chan *batch
+	quit      chan struct{}
+}
+
+// order is epoch's permutation of the dataset.
+func order(seed uint64, epoch, n int) []int {
+	return rand.New(rand.NewPCG(seed, uint64(epoch))).Perm(n)
+}
+
+func newFeeder(t *Trainer) *feeder {
+	f := &feeder{out: make(chan *batch, 1), free: make(chan *batch, 2), quit: make(chan struct{})}
+	views, b := 2*t.Cfg.Batch, t.Cfg.Batch
+	for range 2 {
+		f.free <- &batch{x: make([]float32, views*augment.ImageLen)}
+	}
+	cfg, data, seed := t.Cfg, t.data, t.Cfg.Seed
+	epoch, step, spe := t.Epoch, t.Step, t.StepsPerEpoch()
+	go func() {
+		src := make([]uint8, b*augment.ImageLen)
+		pix := make([]uint8, views*augment.ImageLen)
+		idx := make([]int, b)
+		for ; epoch < cfg.Epochs; epoch, step = epoch+1, 0 {
+			perm := order(seed, epoch, data.Len())
+			for ; step < spe; step++ {
+				var bt *batch
+				select {
+				case bt = <-f.free:
+				case <-f.quit:
+					return
+				}
+				for i, p := range perm[step*b : (step+1)*b] {
+					copy(src[i*augment.ImageLen:], data.Pixels[p*augment.ImageLen:(p+1)*augment.ImageLen])
+					idx[i] = int(data.Index[p])
+				}
+				cfg.Augment.Batch(pix, src, seed, epoch, idx, 2, 1)
+				augment.ToNHWC(bt.x, pix, augment.CIFAR10Mean, augment.CIFAR10Std)
+				bt.epoch, bt.step = epoch, step
+				select {
+				case f.out <- bt:
+				case <-f.quit:
+					return
+				}
+			}
+		}
+	}()
+	return f
+}
+
+func (f *feeder) next() *batch     { return <-f.out }
+func (f *feeder) recycle(b *batch) { f.free <- b }
+func (f *feeder) stop()            { close(f.quit) }

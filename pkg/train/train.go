@@ -1,0 +1,201 @@
+// Package train runs SimCLR pretraining: it feeds augmented pairs of images
+// through the encoder and projection head, applies NT-Xent and the
+// optimizer, and saves and resumes checkpoints bit for bit.
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/simclr-go/simclr/pkg/augment"
+	"github.com/simclr-go/simclr/pkg/loss"
+	"github.com/simclr-go/simclr/pkg/model"
+	"github.com/simclr-go/simclr/pkg/nn"
+	"github.com/simclr-go/simclr/pkg/optim"
+)
+
+// Config is everything that defines a run; a checkpoint stores it, and
+// resuming continues under it.
+type Config struct {
+	Stem         string         `json:"stem"`
+	Epochs       int            `json:"epochs"`
+	Batch        int            `json:"batch"` // images per step; twice as many views
+	Tau          float32        `json:"tau"`
+	Optimizer    string         `json:"optimizer"`
+	LR           float32        `json:"lr"`
+	Momentum     float32        `json:"momentum"`
+	WeightDecay  float32        `json:"weight_decay"`
+	WarmupEpochs int            `json:"warmup_epochs"`
+	ProjHidden   int            `json:"proj_hidden"`
+	ProjOut      int            `json:"proj_out"`
+	Seed         uint64         `json:"seed"`
+	Augment      augment.Config `json:"augment"`
+}
+
+// DefaultConfig is the reference recipe.
+func DefaultConfig() Config {
+	return Config{
+		Stem: model.StemImageNet, Epochs: 100, Batch: 256, Tau: 0.5,
+		Optimizer: "adam", LR: 3e-4, Momentum: 0.9, WarmupEpochs: 10,
+		ProjHidden: 512, ProjOut: 512, Augment: augment.DefaultConfig(),
+	}
+}
+
+// Dataset is the images a run trains on, CHW uint8, in table order.
+type Dataset struct {
+	Pixels []uint8 // len(Index)*augment.ImageLen
+	Index  []int32 // each image's index in its split, which seeds its views
+}
+
+// Len is the number of images.
+func (d Dataset) Len() int { return len(d.Index) }
+
+// Trainer holds the model, optimizer and position of a run.
+type Trainer struct {
+	Cfg  Config
+	Enc  *model.Encoder
+	Head *model.Head
+	Opt  optim.Optimizer
+	data Dataset
+
+	// Position: Epoch epochs are complete and Step steps of the next one.
+	Epoch, Step int
+	// EpochLossSum accumulates the current epoch's step losses, so that its
+	// mean is exact across a resume.
+	EpochLossSum float64
+	History      []float64 // mean loss of each completed epoch
+
+	params []*nn.Param
+	nt     *loss.NTXent
+	dz     []float32
+	feed   *feeder
+}
+
+// New builds a freshly initialised trainer.
+func New(cfg Config, data Dataset) (*Trainer, error) {
+	t, err := build(cfg, data)
+	if err != nil {
+		return nil, err
+	}
+	r := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	t.Enc.Init(r)
+	t.Head.Init(r)
+	return t, nil
+}
+
+func build(cfg Config, data Dataset) (*Trainer, error) {
+	if err := cfg.validate(data); err != nil {
+		return nil, err
+	}
+	views := 2 * cfg.Batch
+	enc, err := model.NewEncoder(cfg.Stem, views)
+	if err != nil {
+		return nil, err
+	}
+	head := model.NewHead(model.FeatureDim, cfg.ProjHidden, cfg.ProjOut, views)
+	params := append(enc.Params(), head.Params()...)
+	opt, err := optim.New(cfg.Optimizer, params, cfg.Momentum, cfg.WeightDecay)
+	if err != nil {
+		return nil, err
+	}
+	return &Trainer{
+		Cfg: cfg, Enc: enc, Head: head, Opt: opt, data: data, params: params,
+		nt: loss.NewNTXent(cfg.Tau, views, cfg.ProjOut),
+		dz: make([]float32, views*cfg.ProjOut),
+	}, nil
+}
+
+func (c Config) validate(data Dataset) error {
+	var errs []error
+	if c.Batch < 2 {
+		errs = append(errs, fmt.Errorf("batch %d: NT-Xent needs at least 2 images per step", c.Batch))
+	}
+	if data.Len() < c.Batch {
+		errs = append(errs, fmt.Errorf("%d images is less than one batch of %d", data.Len(), c.Batch))
+	}
+	if c.Epochs < 1 {
+		errs = append(errs, fmt.Errorf("epochs %d: want at least 1", c.Epochs))
+	}
+	if c.Tau <= 0 {
+		errs = append(errs, fmt.Errorf("tau %g: want > 0", c.Tau))
+	}
+	if c.ProjHidden < 1 || c.ProjOut < 1 {
+		errs = append(errs, fmt.Errorf("projection widths %d, %d: want >= 1", c.ProjHidden, c.ProjOut))
+	}
+	if err := c.Augment.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// StepsPerEpoch is the number of full batches in an epoch; the last,
+// incomplete one is dropped.
+func (t *Trainer) StepsPerEpoch() int { return t.data.Len() / t.Cfg.Batch }
+
+// GlobalStep counts the steps taken over the whole run.
+func (t *Trainer) GlobalStep() int { return t.Epoch*t.StepsPerEpoch() + t.Step }
+
+// TotalSteps is the length of the run in steps.
+func (t *Trainer) TotalSteps() int { return t.Cfg.Epochs * t.StepsPerEpoch() }
+
+// Done reports whether the run is complete.
+func (t *Trainer) Done() bool { return t.Epoch >= t.Cfg.Epochs }
+
+// LR is the learning rate of the next step: warmup then cosine.
+func (t *Trainer) LR() float32 {
+	spe := t.StepsPerEpoch()
+	return optim.WarmupCosine(t.Cfg.LR, t.GlobalStep(), t.Cfg.WarmupEpochs*spe, t.TotalSteps())
+}
+
+// ErrNonFinite reports a NaN or infinite loss; the step is not applied.
+var ErrNonFinite = errors.New("loss is not finite")
+
+// StepResult is what one step reports.
+type StepResult struct {
+	Epoch, Step, GlobalStep int
+	Loss, LR                float32
+	EpochDone               bool    // this step completed an epoch
+	EpochLoss               float64 // its mean loss, when EpochDone
+}
+
+// TrainStep runs one step: augment the next batch (prefetched), forward,
+// NT-Xent, backward, update.
+func (t *Trainer) TrainStep() (StepResult, error) {
+	if t.Done() {
+		return StepResult{}, errors.New("train: the run is already complete")
+	}
+	if t.feed == nil {
+		t.feed = newFeeder(t)
+	}
+	b := t.feed.next()
+	defer t.feed.recycle(b)
+	views := 2 * t.Cfg.Batch
+	nn.ZeroGrads(t.params)
+	z := t.Head.Forward(t.Enc.Forward(b.x, views), views)
+	l := t.nt.Forward(z, views)
+	res := StepResult{Epoch: t.Epoch, Step: t.Step, GlobalStep: t.GlobalStep(), Loss: l, LR: t.LR()}
+	if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
+		return res, fmt.Errorf("epoch %d step %d: %w (%v)", t.Epoch+1, t.Step+1, ErrNonFinite, l)
+	}
+	t.nt.Backward(t.dz, views, 1)
+	t.Enc.Backward(t.Head.Backward(t.dz, views), views)
+	t.Opt.Step(res.LR)
+	t.EpochLossSum += float64(l)
+	t.Step++
+	if t.Step == t.StepsPerEpoch() {
+		res.EpochDone, res.EpochLoss = true, t.EpochLossSum/float64(t.Step)
+		t.History = append(t.History, res.EpochLoss)
+		t.Epoch, t.Step, t.EpochLossSum = t.Epoch+1, 0, 0
+	}
+	return res, nil
+}
+
+// Close stops the prefetching goroutine.
+func (t *Trainer) Close() {
+	if t.feed != nil {
+		t.feed.stop()
+		t.feed = nil
+	}
+}
