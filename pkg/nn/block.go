@@ -10,20 +10,24 @@ import "math/rand/v2"
 // or a 1×1 stride-Stride convolution and batch norm (downsample.0 and
 // downsample.1) when the stride or the channel count changes.
 type BasicBlock struct {
-	Conv1, Conv2   *Conv2d
-	BN1, BN2       *BatchNorm
-	DownConv       *Conv2d    // nil for an identity shortcut
-	DownBN         *BatchNorm // nil for an identity shortcut
-	In, Out        Dims
+	Conv1, Conv2 *Conv2d
+	BN1, BN2     *BatchNorm
+	DownConv     *Conv2d    // nil for an identity shortcut
+	DownBN       *BatchNorm // nil for an identity shortcut
+	In, Out      Dims
+	// Scratch is the block's working memory within a call: the blocks of a
+	// network run one at a time and may share one, saving three
+	// activation-sized buffers per block.
+	Scratch *Scratch
+
 	a1, r1, a2, ad []float32 // activations kept for Backward: conv1, relu(bn1), conv2, downsample conv
-	g, d1, d2      []float32 // backward scratch, g also the downsample bn output in Forward
 }
 
 // NewBasicBlock builds a block from in.C to planes channels for up to in.N
 // images of in.H×in.W. Convolution weights are zero until initialised or
 // loaded.
 func NewBasicBlock(name string, in Dims, planes, stride int) *BasicBlock {
-	b := &BasicBlock{In: in}
+	b := &BasicBlock{In: in, Scratch: new(Scratch)}
 	b.Conv1 = NewConv2d(join(name, "conv1"), in, planes, Window{K: 3, Stride: stride, Pad: 1})
 	b.Out = b.Conv1.Out
 	b.BN1 = NewBatchNorm(join(name, "bn1"), b.Out)
@@ -31,7 +35,7 @@ func NewBasicBlock(name string, in Dims, planes, stride int) *BasicBlock {
 	b.BN2 = NewBatchNorm(join(name, "bn2"), b.Out)
 	size := in.N * b.Out.Image()
 	buf := func() []float32 { return make([]float32, size) }
-	b.a1, b.r1, b.a2, b.g, b.d1, b.d2 = buf(), buf(), buf(), buf(), buf(), buf()
+	b.a1, b.r1, b.a2 = buf(), buf(), buf()
 	if stride != 1 || in.C != planes {
 		b.DownConv = NewConv2d(join(name, "downsample.0"), in, planes, Window{K: 1, Stride: stride})
 		b.DownBN = NewBatchNorm(join(name, "downsample.1"), b.Out)
@@ -114,7 +118,7 @@ func (b *BasicBlock) Forward(y, x []float32, n int) {
 	b.BN2.Forward(y, a2, n)
 	shortcut := x
 	if b.DownConv != nil {
-		shortcut = b.g[:m]
+		shortcut = b.Scratch.get(m)
 		b.DownConv.Forward(b.ad[:m], x, n)
 		b.DownBN.Forward(shortcut, b.ad[:m], n)
 	}
@@ -132,7 +136,8 @@ func (b *BasicBlock) Backward(dx, dy, x, y []float32, n int) {
 	checkBatch(n, b.In.N)
 	m := n * b.Out.Image()
 	dx = need("block input gradient", dx, n*b.In.Image())
-	g, d1, d2 := b.g[:m], b.d1[:m], b.d2[:m]
+	tmp := b.Scratch.get(3 * m)
+	g, d1, d2 := tmp[:m], tmp[m:2*m], tmp[2*m:]
 	ReLUBackward(g, dy, y) // g: gradient of the sum, shared by both branches
 	b.BN2.Backward(d2, g, b.a2[:m], n)
 	b.Conv2.Backward(d1, d2, b.r1[:m], n, false)
@@ -145,4 +150,16 @@ func (b *BasicBlock) Backward(dx, dy, x, y []float32, n int) {
 		copy(dx, g)
 	}
 	b.Conv1.Backward(dx, d2, x, n, true)
+}
+
+// Scratch is working memory that grows to the largest request and is then
+// reused, so it allocates only on first use.
+type Scratch struct{ buf []float32 }
+
+// get returns n values of scratch, valid until the next get.
+func (s *Scratch) get(n int) []float32 {
+	if len(s.buf) < n {
+		s.buf = make([]float32, n)
+	}
+	return s.buf[:n]
 }

@@ -56,8 +56,12 @@ func batchNormCase(name string, in Dims, train bool) gradCase {
 func gradCases() []gradCase {
 	mp := NewMaxPool2d(Dims{N: 2, H: 7, W: 6, C: 3}, Window{K: 3, Stride: 2, Pad: 1})
 	lin := NewLinear("", 5, 4)
+	// The blocks share a scratch holding garbage: nothing may depend on its
+	// contents or survive in it between calls.
+	scratch := &Scratch{buf: nanSlice(1000)}
 	block := func(name string, in Dims, planes, stride int) gradCase {
 		b := NewBasicBlock("", in, planes, stride)
+		b.Scratch = scratch
 		return gradCase{
 			name: name, nx: in.N * in.Image(), params: b.Params(),
 			fwd: func(y, x []float32) { b.Forward(y, x, in.N) },

@@ -51,8 +51,9 @@ func AddForward(y, a, b []float32) {
 	a = need("add input", a, len(y))
 	b = need("add input", b, len(y))
 	parallel(len(y), len(y), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			y[i] = a[i] + b[i]
+		yr, br := y[lo:hi], b[lo:hi]
+		for i, v := range a[lo:hi] {
+			yr[i] = v + br[i]
 		}
 	})
 }
