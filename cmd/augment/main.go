@@ -1,0 +1,229 @@
+// Command augment turns an image table into a stream of SimCLR views.
+//
+//	augment [flags] [INPUT|-] [-o OUTPUT|-]
+//
+// It reads an image table (the schema of pkg/arrowio, as written by
+// cifar-fetch; an IPC file or a stream on standard input) and writes an
+// image table of views: index, label and image as in the input, plus the
+// int32 columns "view" (0..views-1) and "epoch". Standard output gets an
+// Arrow IPC stream; a file path gets an Arrow IPC file, written atomically.
+//
+// Each pass over the input (--epochs) visits the images in a fresh shuffled
+// order, --batch images at a time. Every record batch holds the views of one
+// batch of images, view-major: with B images, rows [v*B, (v+1)*B) are view v
+// of the same B images in the same order, so row i and row i+B form a
+// positive pair (the [z1; z2] layout of the NT-Xent loss). The last batch of
+// an epoch may hold fewer images. A view is a function of --seed, the epoch,
+// the image's index column and the view number only; it does not depend on
+// batch size, order or --workers.
+//
+// With --preview FILE it writes instead a PNG grid: for each of the first
+// --preview-images images, the original and then its first --preview-views
+// views of epoch 0, enlarged with nearest-neighbour scaling.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/simclr-go/simclr/pkg/arrowio"
+	"github.com/simclr-go/simclr/pkg/augment"
+)
+
+func main() {
+	// A reader that goes away must surface as EPIPE, not kill us with SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		if errors.Is(err, syscall.EPIPE) {
+			return // the consumer closed the pipe: that is how a pipeline stops us
+		}
+		fmt.Fprintf(os.Stderr, "augment: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+type cli struct {
+	Input   string `arg:"" optional:"" default:"-" help:"Image table, an Arrow IPC file or stream; - for standard input."`
+	Output  string `short:"o" default:"-" help:"Output: - for an IPC stream on standard output, or a file path (IPC file)."`
+	Seed    uint64 `default:"0" help:"Random seed."`
+	Views   int    `default:"2" help:"Views per image."`
+	Epochs  int    `default:"1" help:"Passes over the input, each in a new order."`
+	Batch   int    `default:"256" help:"Images per output record batch (each batch holds views x batch rows)."`
+	Shuffle bool   `default:"true" negatable:"" help:"Shuffle the images of each epoch."`
+	Workers int    `default:"0" help:"Goroutines that augment; 0 for one per CPU."`
+
+	Preview       string `placeholder:"FILE" help:"Write a PNG grid of originals and views to FILE instead of the stream."`
+	PreviewImages int    `default:"8" help:"Images in the preview grid."`
+	PreviewViews  int    `default:"6" help:"Views per image in the preview grid."`
+	PreviewScale  int    `default:"4" help:"Enlargement of the preview's pixels."`
+
+	transformFlags `embed:""`
+}
+
+// transformFlags are augment.Config as flags; defaults come from
+// augment.DefaultConfig through kong variables.
+type transformFlags struct {
+	CropScaleMin float64 `default:"${scale_min}" group:"Augmentation" help:"RandomResizedCrop: smallest area fraction."`
+	CropScaleMax float64 `default:"${scale_max}" group:"Augmentation" help:"RandomResizedCrop: largest area fraction."`
+	CropRatioMin float64 `default:"${ratio_min}" group:"Augmentation" help:"RandomResizedCrop: smallest aspect ratio w/h."`
+	CropRatioMax float64 `default:"${ratio_max}" group:"Augmentation" help:"RandomResizedCrop: largest aspect ratio w/h."`
+	FlipP        float64 `default:"${flip_p}" group:"Augmentation" help:"Probability of a horizontal flip."`
+	JitterP      float64 `default:"${jitter_p}" group:"Augmentation" help:"Probability of colour jitter."`
+	Brightness   float64 `default:"${brightness}" group:"Augmentation" help:"Jitter brightness strength (0.8s for strength s)."`
+	Contrast     float64 `default:"${contrast}" group:"Augmentation" help:"Jitter contrast strength (0.8s)."`
+	Saturation   float64 `default:"${saturation}" group:"Augmentation" help:"Jitter saturation strength (0.8s)."`
+	Hue          float64 `default:"${hue}" group:"Augmentation" help:"Jitter hue strength, at most 0.5 (0.2s)."`
+	GrayP        float64 `default:"${gray_p}" group:"Augmentation" help:"Probability of grayscale."`
+	Blur         bool    `default:"${blur}" negatable:"" group:"Augmentation" help:"Gaussian blur (the reference recipe; the paper's CIFAR setting has none)."`
+	BlurP        float64 `default:"${blur_p}" group:"Augmentation" help:"Probability of blur."`
+	BlurSigmaMin float64 `default:"${sigma_min}" group:"Augmentation" help:"Smallest blur sigma."`
+	BlurSigmaMax float64 `default:"${sigma_max}" group:"Augmentation" help:"Largest blur sigma."`
+}
+
+func (t transformFlags) config() augment.Config {
+	return augment.Config{
+		ScaleMin: t.CropScaleMin, ScaleMax: t.CropScaleMax,
+		RatioMin: t.CropRatioMin, RatioMax: t.CropRatioMax,
+		FlipP:   t.FlipP,
+		JitterP: t.JitterP, Brightness: t.Brightness, Contrast: t.Contrast, Saturation: t.Saturation, Hue: t.Hue,
+		GrayP: t.GrayP,
+		Blur:  t.Blur, BlurP: t.BlurP, SigmaMin: t.BlurSigmaMin, SigmaMax: t.BlurSigmaMax,
+	}
+}
+
+func defaultVars() kong.Vars {
+	c := augment.DefaultConfig()
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	return kong.Vars{
+		"scale_min": f(c.ScaleMin), "scale_max": f(c.ScaleMax),
+		"ratio_min": f(c.RatioMin), "ratio_max": f(c.RatioMax),
+		"flip_p":   f(c.FlipP),
+		"jitter_p": f(c.JitterP), "brightness": f(c.Brightness), "contrast": f(c.Contrast),
+		"saturation": f(c.Saturation), "hue": f(c.Hue),
+		"gray_p": f(c.GrayP),
+		"blur":   strconv.FormatBool(c.Blur), "blur_p": f(c.BlurP),
+		"sigma_min": f(c.SigmaMin), "sigma_max": f(c.SigmaMax),
+	}
+}
+
+func parse(args []string) (*cli, error) {
+	var c cli
+	p, err := kong.New(&c, kong.Name("augment"),
+		kong.Description("Write SimCLR views of an image table as an Arrow IPC stream: "+
+			"per record batch, the views of --batch images, view-major (rows i and i+batch are a pair), "+
+			"with columns index, label, image, view and epoch."),
+		defaultVars())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := c.config().Validate(); err != nil {
+		return nil, err
+	}
+	for _, v := range []struct {
+		name string
+		n    int
+	}{{"views", c.Views}, {"epochs", c.Epochs}, {"batch", c.Batch},
+		{"preview-images", c.PreviewImages}, {"preview-views", c.PreviewViews}, {"preview-scale", c.PreviewScale}} {
+		if v.n < 1 {
+			return nil, fmt.Errorf("--%s %d: want at least 1", v.name, v.n)
+		}
+	}
+	if c.Workers < 0 {
+		return nil, fmt.Errorf("--workers %d: want 0 or more", c.Workers)
+	}
+	if c.Workers == 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	return &c, nil
+}
+
+func run(args []string, stdout io.Writer) error {
+	c, err := parse(args)
+	if err != nil {
+		return err
+	}
+	limit := -1
+	if c.Preview != "" {
+		limit = c.PreviewImages
+	}
+	t, err := readTable(c.Input, limit)
+	if err != nil {
+		return err
+	}
+	if c.Preview != "" {
+		return writePreview(c.Preview, previewGrid(c.config(), c.Seed, t, c.PreviewViews, c.PreviewScale))
+	}
+	return writeViews(c, t, stdout)
+}
+
+// table is an image table held in memory.
+type table struct {
+	index  []int32
+	label  []uint8
+	pixels []uint8
+	meta   map[string]string
+}
+
+func (t *table) len() int { return len(t.label) }
+
+// readTable reads the rows of the image table at path, at most limit of them
+// unless limit is negative.
+func readTable(path string, limit int) (*table, error) {
+	r, err := arrowio.OpenImages(path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	if path == "-" {
+		path = "<stdin>" // as arrowio names it
+	}
+	for _, name := range r.Extra() {
+		if name == colView || name == colEpoch {
+			return nil, fmt.Errorf("%s: already has a %q column: want images, not views", path, name)
+		}
+	}
+	t := &table{meta: r.Metadata()}
+	for (limit < 0 || t.len() < limit) && r.Next() {
+		b := r.Batch()
+		n := b.Len()
+		if limit >= 0 {
+			n = min(n, limit-t.len())
+		}
+		t.index = append(t.index, b.Index[:n]...)
+		t.label = append(t.label, b.Label[:n]...)
+		t.pixels = append(t.pixels, b.Pixels[:n*arrowio.ImageSize]...)
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	if t.len() == 0 {
+		return nil, fmt.Errorf("%s: no images", path)
+	}
+	return t, nil
+}
+
+// order returns the order in which epoch visits the n images of the table.
+func order(n int, seed uint64, epoch int, shuffle bool) []int {
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	if shuffle {
+		// A stream of its own: the views' streams hash (seed, epoch, ...) differently.
+		r := rand.New(rand.NewPCG(seed, uint64(epoch)))
+		r.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+	}
+	return perm
+}
