@@ -151,31 +151,27 @@ func AdjustHue(img []uint8, factor float64) {
 	shift := float32(factor)
 	r, g, b := img[:Plane], img[Plane:2*Plane], img[2*Plane:ImageLen]
 	for i := range r {
-		h, s, v := rgbToHSV(unit[r[i]], unit[g[i]], unit[b[i]])
+		h, s, v := rgbToHSV(r[i], g[i], b[i])
 		rf, gf, bf := hsvToRGB(mod1(h+shift), s, v)
 		r[i], g[i], b[i] = uint8(rf*255), uint8(gf*255), uint8(bf*255)
 	}
 }
 
-// rgbToHSV follows torchvision's _rgb2hsv operation by operation.
-func rgbToHSV(r, g, b float32) (h, s, v float32) {
-	maxc, minc := r, r
-	for _, x := range [2]float32{g, b} {
-		if x > maxc {
-			maxc = x
-		}
-		if x < minc {
-			minc = x
-		}
-	}
-	cr := maxc - minc
-	if cr == 0 {
+// rgbToHSV follows torchvision's _rgb2hsv operation by operation on the
+// channels scaled to [0, 1]. Comparing the bytes instead of their scaled
+// values picks the same branches, since the scaling is increasing.
+func rgbToHSV(r8, g8, b8 uint8) (h, s, v float32) {
+	max8, min8 := max(r8, g8, b8), min(r8, g8, b8)
+	maxc := unit[max8]
+	if max8 == min8 {
 		return 0, 0, maxc
 	}
-	switch {
-	case maxc == r:
+	cr := maxc - unit[min8]
+	r, g, b := unit[r8], unit[g8], unit[b8]
+	switch max8 {
+	case r8:
 		h = (maxc-b)/cr - (maxc-g)/cr
-	case maxc == g:
+	case g8:
 		h = 2 + (maxc-r)/cr - (maxc-b)/cr
 	default:
 		h = 4 + (maxc-g)/cr - (maxc-r)/cr

@@ -89,20 +89,25 @@ func GaussianBlur(img []uint8, sigma float64) {
 	k0, k1 := e/sum, 1/sum
 	wc, we, wd := k1*k1, k0*k1, k0*k0
 
-	var in [Plane]uint8
+	// Each plane is copied into a frame one pixel wider on every side, filled
+	// by reflection, so that every pixel has all eight neighbours.
+	const w = Size + 2
+	var in [w * w]uint8
 	for c := range Channels {
 		p := img[c*Plane : (c+1)*Plane]
-		copy(in[:], p)
+		for y := -1; y <= Size; y++ {
+			row := p[reflect(y)*Size:][:Size]
+			framed := in[(y+1)*w:][:w]
+			copy(framed[1:], row)
+			framed[0], framed[w-1] = row[1], row[Size-2]
+		}
 		for y := range Size {
-			up := in[reflect(y-1)*Size:][:Size]
-			mid := in[y*Size:][:Size]
-			down := in[reflect(y+1)*Size:][:Size]
+			up, mid, down := in[y*w:][:w], in[(y+1)*w:][:w], in[(y+2)*w:][:w]
 			out := p[y*Size:][:Size]
-			for x := range Size {
-				l, r := reflect(x-1), reflect(x+1)
-				edge := uint32(up[x]) + uint32(down[x]) + uint32(mid[l]) + uint32(mid[r])
-				corner := uint32(up[l]) + uint32(up[r]) + uint32(down[l]) + uint32(down[r])
-				v := float32(wc*float32(mid[x])) + float32(we*float32(edge)) + float32(wd*float32(corner))
+			for x := range out {
+				edge := uint32(up[x+1]) + uint32(down[x+1]) + uint32(mid[x]) + uint32(mid[x+2])
+				corner := uint32(up[x]) + uint32(up[x+2]) + uint32(down[x]) + uint32(down[x+2])
+				v := float32(wc*float32(mid[x+1])) + float32(we*float32(edge)) + float32(wd*float32(corner))
 				out[x] = uint8(min(math.RoundToEven(float64(v)), 255))
 			}
 		}
