@@ -30,7 +30,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"strconv"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -66,53 +65,7 @@ type cli struct {
 	PreviewViews  int    `default:"6" help:"Views per image in the preview grid."`
 	PreviewScale  int    `default:"4" help:"Enlargement of the preview's pixels."`
 
-	transformFlags `embed:""`
-}
-
-// transformFlags are augment.Config as flags; defaults come from
-// augment.DefaultConfig through kong variables.
-type transformFlags struct {
-	CropScaleMin float64 `default:"${scale_min}" group:"Augmentation" help:"RandomResizedCrop: smallest area fraction."`
-	CropScaleMax float64 `default:"${scale_max}" group:"Augmentation" help:"RandomResizedCrop: largest area fraction."`
-	CropRatioMin float64 `default:"${ratio_min}" group:"Augmentation" help:"RandomResizedCrop: smallest aspect ratio w/h."`
-	CropRatioMax float64 `default:"${ratio_max}" group:"Augmentation" help:"RandomResizedCrop: largest aspect ratio w/h."`
-	FlipP        float64 `default:"${flip_p}" group:"Augmentation" help:"Probability of a horizontal flip."`
-	JitterP      float64 `default:"${jitter_p}" group:"Augmentation" help:"Probability of colour jitter."`
-	Brightness   float64 `default:"${brightness}" group:"Augmentation" help:"Jitter brightness strength (0.8s for strength s)."`
-	Contrast     float64 `default:"${contrast}" group:"Augmentation" help:"Jitter contrast strength (0.8s)."`
-	Saturation   float64 `default:"${saturation}" group:"Augmentation" help:"Jitter saturation strength (0.8s)."`
-	Hue          float64 `default:"${hue}" group:"Augmentation" help:"Jitter hue strength, at most 0.5 (0.2s)."`
-	GrayP        float64 `default:"${gray_p}" group:"Augmentation" help:"Probability of grayscale."`
-	Blur         bool    `default:"${blur}" negatable:"" group:"Augmentation" help:"Gaussian blur (the reference recipe; the paper's CIFAR setting has none)."`
-	BlurP        float64 `default:"${blur_p}" group:"Augmentation" help:"Probability of blur."`
-	BlurSigmaMin float64 `default:"${sigma_min}" group:"Augmentation" help:"Smallest blur sigma."`
-	BlurSigmaMax float64 `default:"${sigma_max}" group:"Augmentation" help:"Largest blur sigma."`
-}
-
-func (t transformFlags) config() augment.Config {
-	return augment.Config{
-		ScaleMin: t.CropScaleMin, ScaleMax: t.CropScaleMax,
-		RatioMin: t.CropRatioMin, RatioMax: t.CropRatioMax,
-		FlipP:   t.FlipP,
-		JitterP: t.JitterP, Brightness: t.Brightness, Contrast: t.Contrast, Saturation: t.Saturation, Hue: t.Hue,
-		GrayP: t.GrayP,
-		Blur:  t.Blur, BlurP: t.BlurP, SigmaMin: t.BlurSigmaMin, SigmaMax: t.BlurSigmaMax,
-	}
-}
-
-func defaultVars() kong.Vars {
-	c := augment.DefaultConfig()
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	return kong.Vars{
-		"scale_min": f(c.ScaleMin), "scale_max": f(c.ScaleMax),
-		"ratio_min": f(c.RatioMin), "ratio_max": f(c.RatioMax),
-		"flip_p":   f(c.FlipP),
-		"jitter_p": f(c.JitterP), "brightness": f(c.Brightness), "contrast": f(c.Contrast),
-		"saturation": f(c.Saturation), "hue": f(c.Hue),
-		"gray_p": f(c.GrayP),
-		"blur":   strconv.FormatBool(c.Blur), "blur_p": f(c.BlurP),
-		"sigma_min": f(c.SigmaMin), "sigma_max": f(c.SigmaMax),
-	}
+	augment.Flags `embed:""`
 }
 
 func parse(args []string) (*cli, error) {
@@ -121,14 +74,14 @@ func parse(args []string) (*cli, error) {
 		kong.Description("Write SimCLR views of an image table as an Arrow IPC stream: "+
 			"per record batch, the views of --batch images, view-major (rows i and i+batch are a pair), "+
 			"with columns index, label, image, view and epoch."),
-		defaultVars())
+		augment.FlagVars())
 	if err != nil {
 		return nil, err
 	}
 	if _, err := p.Parse(args); err != nil {
 		return nil, err
 	}
-	if err := c.config().Validate(); err != nil {
+	if err := c.Config().Validate(); err != nil {
 		return nil, err
 	}
 	for _, v := range []struct {
@@ -163,7 +116,7 @@ func run(args []string, stdout io.Writer) error {
 		return err
 	}
 	if c.Preview != "" {
-		return writePreview(c.Preview, previewGrid(c.config(), c.Seed, t, c.PreviewViews, c.PreviewScale))
+		return writePreview(c.Preview, previewGrid(c.Config(), c.Seed, t, c.PreviewViews, c.PreviewScale))
 	}
 	return writeViews(c, t, stdout)
 }

@@ -28,7 +28,7 @@ const (
 var inherited = []string{arrowio.MetaClassNames, arrowio.MetaSplit, arrowio.MetaSource, arrowio.MetaSourceSHA256}
 
 func viewSchema(c *cli, in map[string]string) (*arrow.Schema, error) {
-	cfg, err := json.Marshal(c.config())
+	cfg, err := json.Marshal(c.Config())
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func writeViews(c *cli, t *table, stdout io.Writer) error {
 	}
 	defer w.abort()
 
-	cfg, n, rows := c.config(), t.len(), c.Batch*c.Views
+	cfg, n, rows := c.Config(), t.len(), c.Batch*c.Views
 	src := make([]uint8, c.Batch*augment.ImageLen)
 	indices := make([]int, c.Batch)
 	b := arrowio.ImageBatch{
