@@ -167,16 +167,15 @@ func readTable(path string, limit int) (*table, error) {
 	return t, nil
 }
 
-// order returns the order in which epoch visits the n images of the table.
+// order returns the order in which epoch visits the n images of the table:
+// the same permutation pretrain draws in-process for the same seed.
 func order(n int, seed uint64, epoch int, shuffle bool) []int {
+	if shuffle {
+		return rand.New(rand.NewPCG(seed, uint64(epoch))).Perm(n)
+	}
 	perm := make([]int, n)
 	for i := range perm {
 		perm[i] = i
-	}
-	if shuffle {
-		// A stream of its own: the views' streams hash (seed, epoch, ...) differently.
-		r := rand.New(rand.NewPCG(seed, uint64(epoch)))
-		r.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 	}
 	return perm
 }
