@@ -2,13 +2,14 @@ package cifar
 
 import (
 	"archive/tar"
-	"compress/gzip"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"path"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
 )
@@ -49,13 +50,25 @@ func ReadArchive(r io.Reader, name string, sums map[string]string, emit func(Spl
 	if err != nil {
 		return fmt.Errorf("%s: not a gzip file: %w", name, err)
 	}
+	// Decompress on a second core while this one checks and converts.
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, err := io.Copy(pw, gz)
+		pw.CloseWithError(err)
+	}()
+	defer func() {
+		pr.Close() // on an early return, stops the decompressor...
+		<-done     // ...which is done with r once this returns
+	}()
 	a := archiveReader{
 		name: name, sums: sums, emit: emit,
 		got:  map[string][]byte{},
 		next: map[Split]int{},
 		rows: map[Split]int{},
 	}
-	tr := tar.NewReader(gz)
+	tr := tar.NewReader(pr)
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -69,7 +82,7 @@ func ReadArchive(r io.Reader, name string, sums map[string]string, emit func(Spl
 		}
 	}
 	// Read to the end of the gzip stream so that its CRC is checked.
-	if _, err := io.Copy(io.Discard, gz); err != nil {
+	if _, err := io.Copy(io.Discard, pr); err != nil {
 		return fmt.Errorf("%s: %s archive: %w", name, damage(err), err)
 	}
 	for _, s := range Splits {
