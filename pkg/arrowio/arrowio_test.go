@@ -47,8 +47,9 @@ func makeBatch(n, first int, extra ...string) ImageBatch {
 var testMeta = map[string]string{MetaSplit: "test", MetaSource: "unit", MetaProducer: "arrowio-test 0"}
 
 // writeTable writes rows to a stream (file == false) or an IPC file and
-// returns the bytes, handing them to Write in uneven pieces.
-func writeTable(t *testing.T, file bool, rows int, extra ...string) []byte {
+// returns the bytes, handing them to Write in pieces of step rows, or of
+// growing sizes (1, 3, 9, ...) when step is 0.
+func writeTable(t *testing.T, file bool, rows, step int, extra ...string) []byte {
 	t.Helper()
 	schema := ImageSchema(testMeta, extra...)
 	var (
@@ -66,8 +67,11 @@ func writeTable(t *testing.T, file bool, rows int, extra ...string) []byte {
 		t.Fatal(err)
 	}
 	defer w.Abort()
-	for start, step := 0, 1; start < rows; start, step = start+step, step*3 {
-		n := min(step, rows-start)
+	for start, n := 0, max(step, 1); start < rows; start += n {
+		if step == 0 && start > 0 {
+			n *= 3
+		}
+		n = min(n, rows-start)
 		if err := w.Write(makeBatch(n, start, extra...)); err != nil {
 			t.Fatal(err)
 		}
@@ -118,20 +122,24 @@ func TestRoundTrip(t *testing.T) {
 		file  bool
 		pipe  bool // read through a plain io.Reader
 		rows  int
+		step  int // rows per Write; 0: growing pieces 1, 3, 9, ...
 		extra []string
 	}{
-		{"stream empty", false, true, 0, nil},
-		{"stream one", false, true, 1, nil},
-		{"stream 2500", false, true, 2500, nil},
-		{"stream view column", false, true, 1500, []string{"view"}},
-		{"file empty", true, false, 0, nil},
-		{"file exact batch", true, false, BatchRows, nil},
-		{"file 2500", true, false, 2500, nil},
-		{"file two extras", true, false, 1030, []string{"view", "crop"}},
-		{"file through pipe", true, true, 1100, nil},
+		{"stream empty", false, true, 0, 0, nil},
+		{"stream one", false, true, 1, 0, nil},
+		{"stream 2500", false, true, 2500, 0, nil},
+		{"stream view column", false, true, 1500, 0, []string{"view"}},
+		{"stream view column, one Write", false, true, 2100, 2100, []string{"view"}},
+		{"file empty", true, false, 0, 0, nil},
+		{"file exact batch", true, false, BatchRows, 0, nil},
+		{"file 2500", true, false, 2500, 0, nil},
+		{"file 2500, one Write", true, false, 2500, 2500, nil},
+		{"file 3000 in pieces of 700", true, false, 3000, 700, nil},
+		{"file two extras", true, false, 1030, 0, []string{"view", "crop"}},
+		{"file through pipe", true, true, 1100, 0, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			data := writeTable(t, tt.file, tt.rows, tt.extra...)
+			data := writeTable(t, tt.file, tt.rows, tt.step, tt.extra...)
 			if got := bytes.HasPrefix(data, []byte("ARROW1")); got != tt.file {
 				t.Fatalf("file magic present = %v, want %v", got, tt.file)
 			}
@@ -178,7 +186,7 @@ func TestRoundTrip(t *testing.T) {
 
 // TestSchemaContract pins the on-disk schema that other tools and users rely on.
 func TestSchemaContract(t *testing.T) {
-	r, err := NewImageReader(bytes.NewReader(writeTable(t, true, 3)), "t.arrow")
+	r, err := NewImageReader(bytes.NewReader(writeTable(t, true, 3, 0)), "t.arrow")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +215,7 @@ func TestSchemaContract(t *testing.T) {
 
 func TestOpenImages(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "t.arrow")
-	if err := os.WriteFile(path, writeTable(t, true, 5), 0o644); err != nil {
+	if err := os.WriteFile(path, writeTable(t, true, 5, 0), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r, err := OpenImages(path)
@@ -227,8 +235,8 @@ func TestOpenImages(t *testing.T) {
 }
 
 func TestTruncatedInput(t *testing.T) {
-	stream := writeTable(t, false, 2100)
-	file := writeTable(t, true, 2100)
+	stream := writeTable(t, false, 2100, 0)
+	file := writeTable(t, true, 2100, 0)
 	for _, tt := range []struct {
 		name string
 		data []byte

@@ -19,9 +19,9 @@ import (
 // table; Abort discards it.
 type ImageWriter struct {
 	name    string
+	schema  *arrow.Schema
 	cols    layout
-	b       *array.RecordBuilder
-	pending int // rows in b
+	pending ImageBatch // rows waiting for a full record batch
 	ipcw    interface {
 		Write(arrow.Record) error
 		Close() error
@@ -80,12 +80,19 @@ func newImageWriter(name string, cols layout, schema *arrow.Schema, ipcw interfa
 	Write(arrow.Record) error
 	Close() error
 }) *ImageWriter {
-	return &ImageWriter{
-		name: name,
-		cols: cols,
-		b:    array.NewRecordBuilder(memory.DefaultAllocator, schema),
-		ipcw: ipcw,
+	w := &ImageWriter{name: name, schema: schema, cols: cols, ipcw: ipcw}
+	w.pending = ImageBatch{
+		Index:  make([]int32, 0, BatchRows),
+		Label:  make([]uint8, 0, BatchRows),
+		Pixels: make([]uint8, 0, BatchRows*ImageSize),
 	}
+	if len(cols.extra) > 0 {
+		w.pending.Extra = map[string][]int32{}
+		for _, name := range cols.extra {
+			w.pending.Extra[name] = make([]int32, 0, BatchRows)
+		}
+	}
+	return w
 }
 
 // Write appends the rows of b. Every extra column of the schema must be in
@@ -99,14 +106,22 @@ func (w *ImageWriter) Write(b ImageBatch) error {
 		return fmt.Errorf("%s: %w", w.name, err)
 	}
 	for start := 0; start < b.Len(); {
-		k := min(b.Len()-start, BatchRows-w.pending)
-		w.appendRows(b, start, start+k)
-		start += k
-		if w.pending == BatchRows {
-			if err := w.flush(); err != nil {
-				w.Abort()
-				return err
+		var err error
+		if p := w.pending.Len(); p == 0 && b.Len()-start >= BatchRows {
+			// A whole record batch in b: write it from b's memory, no copy.
+			err = w.writeRecord(b.slice(start, start+BatchRows))
+			start += BatchRows
+		} else {
+			end := start + min(b.Len()-start, BatchRows-p)
+			w.pending.append(b.slice(start, end))
+			start = end
+			if w.pending.Len() == BatchRows {
+				err = w.flush()
 			}
+		}
+		if err != nil {
+			w.Abort()
+			return err
 		}
 	}
 	return nil
@@ -128,28 +143,74 @@ func (w *ImageWriter) check(b ImageBatch) error {
 	return nil
 }
 
-func (w *ImageWriter) appendRows(b ImageBatch, from, to int) {
-	w.b.Field(w.cols.index).(*array.Int32Builder).AppendValues(b.Index[from:to], nil)
-	w.b.Field(w.cols.label).(*array.Uint8Builder).AppendValues(b.Label[from:to], nil)
-	img := w.b.Field(w.cols.image).(*array.FixedSizeListBuilder)
-	for range to - from {
-		img.Append(true)
+// slice returns rows [from, to) of b, sharing its memory.
+func (b ImageBatch) slice(from, to int) ImageBatch {
+	s := ImageBatch{
+		Index:  b.Index[from:to],
+		Label:  b.Label[from:to],
+		Pixels: b.Pixels[from*ImageSize : to*ImageSize],
 	}
-	img.ValueBuilder().(*array.Uint8Builder).AppendValues(b.Pixels[from*ImageSize:to*ImageSize], nil)
-	for j, name := range w.cols.extra {
-		w.b.Field(w.cols.extraCol[j]).(*array.Int32Builder).AppendValues(b.Extra[name][from:to], nil)
+	if b.Extra != nil {
+		s.Extra = make(map[string][]int32, len(b.Extra))
+		for name, col := range b.Extra {
+			s.Extra[name] = col[from:to]
+		}
 	}
-	w.pending += to - from
+	return s
 }
 
+// append copies the rows of o to the end of b, for the columns b has.
+func (b *ImageBatch) append(o ImageBatch) {
+	b.Index = append(b.Index, o.Index...)
+	b.Label = append(b.Label, o.Label...)
+	b.Pixels = append(b.Pixels, o.Pixels...)
+	for name, col := range b.Extra {
+		b.Extra[name] = append(col, o.Extra[name]...)
+	}
+}
+
+// flush writes the pending rows and empties the buffer for reuse.
 func (w *ImageWriter) flush() error {
-	rec := w.b.NewRecord()
+	err := w.writeRecord(w.pending)
+	p := &w.pending
+	p.Index, p.Label, p.Pixels = p.Index[:0], p.Label[:0], p.Pixels[:0]
+	for name, col := range p.Extra {
+		p.Extra[name] = col[:0]
+	}
+	return err
+}
+
+// writeRecord writes b as one record batch whose arrays wrap b's slices:
+// the IPC writer has copied them out by the time it returns.
+func (w *ImageWriter) writeRecord(b ImageBatch) error {
+	n := b.Len()
+	cols := make([]arrow.Array, len(w.schema.Fields()))
+	cols[w.cols.index] = primitive(arrow.PrimitiveTypes.Int32, n, arrow.Int32Traits.CastToBytes(b.Index))
+	cols[w.cols.label] = primitive(arrow.PrimitiveTypes.Uint8, n, b.Label)
+	pixels := array.NewData(arrow.PrimitiveTypes.Uint8, n*ImageSize, []*memory.Buffer{nil, memory.NewBufferBytes(b.Pixels)}, nil, 0, 0)
+	images := array.NewData(w.schema.Field(w.cols.image).Type, n, []*memory.Buffer{nil}, []arrow.ArrayData{pixels}, 0, 0)
+	cols[w.cols.image] = array.MakeFromData(images)
+	pixels.Release()
+	images.Release()
+	for j, name := range w.cols.extra {
+		cols[w.cols.extraCol[j]] = primitive(arrow.PrimitiveTypes.Int32, n, arrow.Int32Traits.CastToBytes(b.Extra[name]))
+	}
+	rec := array.NewRecord(w.schema, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
 	defer rec.Release()
-	w.pending = 0
 	if err := w.ipcw.Write(rec); err != nil {
 		return fmt.Errorf("%s: %w", w.name, err)
 	}
 	return nil
+}
+
+// primitive wraps a fixed-width column's bytes as an array without nulls.
+func primitive(typ arrow.DataType, n int, data []byte) arrow.Array {
+	d := array.NewData(typ, n, []*memory.Buffer{nil, memory.NewBufferBytes(data)}, nil, 0, 0)
+	defer d.Release()
+	return array.MakeFromData(d)
 }
 
 // Close writes the remaining rows and the table's end, then publishes it.
@@ -158,10 +219,8 @@ func (w *ImageWriter) Close() error {
 	if w.closed {
 		return fmt.Errorf("%s: Close after Close or Abort", w.name)
 	}
-	err := w.finish()
 	w.closed = true
-	w.b.Release()
-	if err != nil {
+	if err := w.finish(); err != nil {
 		w.abort()
 		return err
 	}
@@ -169,7 +228,7 @@ func (w *ImageWriter) Close() error {
 }
 
 func (w *ImageWriter) finish() error {
-	if w.pending > 0 {
+	if w.pending.Len() > 0 {
 		if err := w.flush(); err != nil {
 			return err
 		}
@@ -188,6 +247,5 @@ func (w *ImageWriter) Abort() {
 		return
 	}
 	w.closed = true
-	w.b.Release()
 	w.abort()
 }
