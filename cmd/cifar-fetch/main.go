@@ -145,6 +145,9 @@ func (c *cli) fetch(ctx context.Context, sums map[string]string) error {
 		rows[s] += b.Len()
 		return w.Write(b)
 	})
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted; no output written")
+	}
 	if err != nil {
 		return err
 	}
