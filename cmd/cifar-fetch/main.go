@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -146,7 +147,7 @@ func (c *cli) fetch(ctx context.Context, sums map[string]string) error {
 		return w.Write(b)
 	})
 	if ctx.Err() != nil {
-		return fmt.Errorf("interrupted; no output written")
+		return errors.New("interrupted; no output written")
 	}
 	if err != nil {
 		return err
@@ -166,7 +167,7 @@ func (c *cli) outputs() ([]output, error) {
 	var outs []output
 	if c.Output != "" {
 		if c.Split == "all" {
-			return nil, fmt.Errorf("-o writes one split: add --split train or --split test")
+			return nil, errors.New("-o writes one split: add --split train or --split test")
 		}
 		outs = append(outs, output{cifar.Split(c.Split), c.Output})
 	} else {
@@ -204,7 +205,7 @@ func (c *cli) archive(ctx context.Context) (path, source string, err error) {
 		return c.Archive, filepath.Base(c.Archive), nil
 	}
 	if c.CacheDir == "" {
-		return "", "", fmt.Errorf("no cache directory for the download: pass --cache-dir or --archive")
+		return "", "", errors.New("no cache directory for the download: pass --cache-dir or --archive")
 	}
 	d := &cifar.Downloader{Dir: c.CacheDir}
 	if !c.Quiet {
