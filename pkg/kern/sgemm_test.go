@@ -55,7 +55,7 @@ func withKernel(t *testing.T, f func(t *testing.T)) {
 func TestSgemm(t *testing.T) {
 	withKernel(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(1, 2))
-		sizes := [][3]int{{1, 1, 1}, {3, 7, 9}, {12, 32, 1}, {13, 33, 31}, {25, 65, 257}, {200, 70, 300}, {1, 100, 600}, {300, 1, 5}, {37, 1100, 20}, {0, 5, 5}, {5, 5, 0}}
+		sizes := [][3]int{{1, 1, 1}, {3, 7, 9}, {12, 32, 1}, {13, 33, 31}, {25, 65, 257}, {200, 70, 300}, {1, 100, 600}, {300, 1, 5}, {37, 1100, 20}, {8, 2304, 512}, {0, 5, 5}, {5, 5, 0}}
 		for _, sz := range sizes {
 			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 				for _, ab := range [][2]float32{{1, 0}, {1, 1}, {0.5, -2}, {0, 3}} {
