@@ -48,9 +48,13 @@ func (b *Bar) Rate(done int64) float64 {
 	return float64((done-b.base)*b.scale) / el
 }
 
-// Line formats the status for done items, prefixed by status.
+// Line formats the status for done items, prefixed by status. A total of
+// zero or less means unknown: no total and no ETA.
 func (b *Bar) Line(done int64, status string) string {
-	line := fmt.Sprintf("%s  %d/%d", status, done, b.total)
+	line := fmt.Sprintf("%s  %d", status, done)
+	if b.total > 0 {
+		line += fmt.Sprintf("/%d", b.total)
+	}
 	if rate := b.Rate(done); rate > 0 {
 		line += fmt.Sprintf("  %.0f %s/s", rate, b.unit)
 		if done < b.total {

@@ -21,6 +21,9 @@ func TestLine(t *testing.T) {
 
 func TestDrawOnlyWithWriter(t *testing.T) {
 	New(nil, 0, 5, "x", 1).Draw(5, "nothing to draw on") // must not panic
+	if got := New(nil, 0, 0, "img", 1).Line(7, "extract"); !strings.HasPrefix(got, "extract  7  ") || strings.Contains(got, "ETA") {
+		t.Errorf("unknown total: line %q", got)
+	}
 	var out bytes.Buffer
 	b := New(&out, 0, 5, "img", 1)
 	b.Draw(5, "done")

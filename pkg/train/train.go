@@ -73,13 +73,17 @@ type Trainer struct {
 	feed   *feeder
 }
 
+// InitStream is the PCG stream of the initial weights: extract's
+// --random-init with the same seed gives the same encoder as New.
+const InitStream = 0x5eed
+
 // New builds a freshly initialised trainer.
 func New(cfg Config, data Dataset) (*Trainer, error) {
 	t, err := build(cfg, data)
 	if err != nil {
 		return nil, err
 	}
-	r := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	r := rand.New(rand.NewPCG(cfg.Seed, InitStream))
 	t.Enc.Init(r)
 	t.Head.Init(r)
 	return t, nil

@@ -1,0 +1,179 @@
+// Command extract runs a frozen encoder over an image table and writes the
+// features of every image as a feature table (see pkg/features).
+//
+//	extract --checkpoint simclr_epoch100.safetensors data/test.arrow -o test_feats.arrow
+//	extract --random-init --seed 0 data/train.arrow -o train_feats.arrow
+//
+// The encoder runs in eval mode (batch-norm running statistics); the
+// projection head, if the checkpoint has one, is ignored. Record batches go
+// in and out one at a time, so memory stays constant whatever the table's
+// size; -o - streams the table to standard output.
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/simclr-go/simclr/pkg/arrowio"
+	"github.com/simclr-go/simclr/pkg/augment"
+	"github.com/simclr-go/simclr/pkg/features"
+	"github.com/simclr-go/simclr/pkg/kern"
+	"github.com/simclr-go/simclr/pkg/model"
+	"github.com/simclr-go/simclr/pkg/progress"
+	"github.com/simclr-go/simclr/pkg/safetensors"
+	"github.com/simclr-go/simclr/pkg/train"
+	"github.com/simclr-go/simclr/pkg/version"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "extract: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+type cli struct {
+	Input      string `arg:"" optional:"" default:"-" help:"Image table (Arrow IPC file or stream; - for standard input)."`
+	Output     string `short:"o" default:"-" help:"Feature table: a file path (IPC file, written atomically) or - for an IPC stream on standard output."`
+	Checkpoint string `placeholder:"FILE" env:"EXTRACT_CHECKPOINT" help:"Pretraining checkpoint (safetensors) whose encoder to use."`
+	RandomInit bool   `env:"EXTRACT_RANDOM_INIT" help:"Use a randomly initialised encoder instead of a checkpoint (the random-encoder baseline)."`
+	Seed       uint64 `default:"0" env:"EXTRACT_SEED" help:"Seed of --random-init; the same seed as pretrain gives pretrain's initial encoder."`
+	Stem       string `default:"imagenet" enum:"imagenet,cifar" env:"EXTRACT_STEM" help:"Stem of --random-init, or of a checkpoint that does not say."`
+	Batch      int    `default:"512" env:"EXTRACT_BATCH" help:"Images per forward pass."`
+	Threads    int    `default:"0" env:"EXTRACT_THREADS" help:"Cores for the kernels (0: all)."`
+}
+
+func run(args []string) error {
+	var c cli
+	p, err := kong.New(&c, kong.Name("extract"),
+		kong.Description("Write the frozen encoder's 512-d features of every image of a table."))
+	if err != nil {
+		return err
+	}
+	if _, err := p.Parse(args); err != nil {
+		return err
+	}
+	if (c.Checkpoint == "") == !c.RandomInit {
+		return fmt.Errorf("give exactly one of --checkpoint FILE and --random-init")
+	}
+	if c.Batch < 1 {
+		return fmt.Errorf("--batch %d: want at least 1", c.Batch)
+	}
+	if c.Threads > 0 {
+		kern.SetThreads(c.Threads)
+	}
+	enc, meta, err := encoder(&c)
+	if err != nil {
+		return err
+	}
+	in, err := arrowio.OpenImages(c.Input)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if s, ok := in.Metadata()[arrowio.MetaSplit]; ok {
+		meta[features.MetaSplit] = s
+	}
+	if cn, ok := in.Metadata()[arrowio.MetaClassNames]; ok {
+		meta[features.MetaClassNames] = cn
+	}
+	out, err := features.Create(c.Output, model.FeatureDim, meta)
+	if err != nil {
+		return err
+	}
+	n, elapsed, err := extract(enc, in, out, c.Batch)
+	if err != nil {
+		out.Abort()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "extract: %d images in %.1f s (%.0f images/s, stem %s, %d threads)\n",
+		n, elapsed.Seconds(), float64(n)/elapsed.Seconds(), enc.Stem, kern.Threads())
+	return nil
+}
+
+// encoder builds the frozen encoder and the metadata that says where it
+// came from.
+func encoder(c *cli) (*model.Encoder, map[string]string, error) {
+	meta := map[string]string{features.MetaProducer: version.Producer("extract")}
+	if c.RandomInit {
+		enc, err := model.NewEncoder(c.Stem, c.Batch)
+		if err != nil {
+			return nil, nil, err
+		}
+		enc.Init(rand.New(rand.NewPCG(c.Seed, train.InitStream)))
+		enc.SetTrain(false)
+		meta[features.MetaStem], meta[features.MetaCheckpoint] = c.Stem, fmt.Sprintf("random-init seed %d", c.Seed)
+		meta[features.MetaEpoch] = "0"
+		return enc, meta, nil
+	}
+	raw, err := os.ReadFile(c.Checkpoint)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := safetensors.Read(bytes.NewReader(raw))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", c.Checkpoint, err)
+	}
+	stem := c.Stem
+	if s, ok := f.Metadata[train.MetaStem]; ok {
+		stem = s
+	}
+	enc, err := model.NewEncoder(stem, c.Batch)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", c.Checkpoint, err)
+	}
+	if err := enc.State().Load(f); err != nil {
+		return nil, nil, fmt.Errorf("%s: not a ResNet-18 encoder with the %s stem: %w", c.Checkpoint, stem, err)
+	}
+	enc.SetTrain(false)
+	sum := sha256.Sum256(raw)
+	meta[features.MetaCheckpoint] = filepath.Base(c.Checkpoint)
+	meta[features.MetaCheckpointSHA256] = hex.EncodeToString(sum[:])
+	meta[features.MetaStem] = stem
+	if e, ok := f.Metadata[train.MetaEpoch]; ok {
+		meta[features.MetaEpoch] = e
+	}
+	return enc, meta, nil
+}
+
+// extract streams the images of in through enc into out, batch images at a
+// time, and reports how many and how long.
+func extract(enc *model.Encoder, in *arrowio.ImageReader, out *features.Writer, batch int) (int, time.Duration, error) {
+	start := time.Now()
+	bar := progress.New(progress.Stderr(), 0, 0, "images", 1)
+	x := make([]float32, batch*arrowio.ImageSize)
+	done := 0
+	for in.Next() {
+		b := in.Batch()
+		for lo := 0; lo < b.Len(); lo += batch {
+			hi := min(lo+batch, b.Len())
+			n := hi - lo
+			augment.ToNHWC(x[:n*arrowio.ImageSize], b.Pixels[lo*arrowio.ImageSize:hi*arrowio.ImageSize], augment.CIFAR10Mean, augment.CIFAR10Std)
+			feat := enc.Forward(x, n)
+			if err := out.Write(features.Batch{Index: b.Index[lo:hi], Label: b.Label[lo:hi], Features: feat}); err != nil {
+				return done, 0, err
+			}
+			done += n
+			bar.Draw(int64(done), "extract")
+		}
+	}
+	bar.Finish()
+	if err := in.Err(); err != nil {
+		return done, 0, err
+	}
+	if done == 0 {
+		return 0, 0, fmt.Errorf("no images in the input")
+	}
+	return done, time.Since(start), nil
+}
