@@ -1,0 +1,202 @@
+// Command linprobe measures frozen features: it trains a linear classifier
+// on the training set's feature table and reports its accuracy on the test
+// set's, and optionally a weighted k-nearest-neighbour accuracy.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"golang.org/x/term"
+
+	"github.com/simclr-go/simclr/pkg/features"
+	"github.com/simclr-go/simclr/pkg/kern"
+	"github.com/simclr-go/simclr/pkg/linprobe"
+)
+
+const description = `Linear evaluation of frozen features, as in SimCLR.
+
+Reads the feature tables of the training and test sets (Arrow IPC file or
+stream, "-" for standard input, as written by extract), trains Linear(D, C)
+on the training features and reports top-1 accuracy, per-class accuracy and
+the confusion matrix on the test features, on standard output and, with
+--report, as JSON with the metadata of both inputs (which checkpoint, which
+epoch).
+
+Protocol: nn.Linear initialisation, cross-entropy, SGD with Nesterov
+momentum and no weight decay, batches reshuffled every epoch, learning rate
+lr·(1+cos(π·t/T))/2 at step t of T (per-step cosine down to 0).
+
+Features are standardised with the training set's mean and standard
+deviation unless --no-standardize, and the default rate 0.1 is meant for
+standardised features. Measured on the features of a randomly initialised
+ResNet-18 on CIFAR-10 and on the synthetic set in testdata, standardised
+features gave the same accuracy, within 0.7 points, at every rate tried
+from 0.01 to 3, while raw features lost up to 3 and 6 points away from their
+best rate.
+
+--knn K adds the kNN accuracy of SSL benchmarks (InstDisc, MoCo): cosine
+similarity of L2-normalised features, the K most similar training rows vote
+with weight exp(sim/T). K=200, T=0.1 is the usual setting.`
+
+type cli struct {
+	Train       string  `required:"" placeholder:"FILE" env:"LINPROBE_TRAIN" help:"Feature table of the training set (- for standard input)."`
+	Test        string  `required:"" placeholder:"FILE" env:"LINPROBE_TEST" help:"Feature table of the test set (- for standard input)."`
+	Epochs      int     `default:"90" env:"LINPROBE_EPOCHS" help:"Training epochs."`
+	BatchSize   int     `default:"256" env:"LINPROBE_BATCH_SIZE" help:"Rows per SGD step."`
+	LR          float64 `name:"lr" default:"0.1" env:"LINPROBE_LR" help:"Initial learning rate, decayed to 0 along a cosine."`
+	Momentum    float64 `default:"0.9" env:"LINPROBE_MOMENTUM" help:"Nesterov momentum."`
+	Standardize bool    `default:"true" negatable:"" env:"LINPROBE_STANDARDIZE" help:"Standardise each feature with the training set's mean and standard deviation (default on)."`
+	Seed        uint64  `default:"0" env:"LINPROBE_SEED" help:"Seed of the initial weights and the shuffles."`
+	KNN         int     `name:"knn" placeholder:"K" env:"LINPROBE_KNN" help:"Also report the weighted kNN accuracy with K neighbours (200 is usual; 0: off)."`
+	KNNTemp     float64 `name:"knn-temperature" default:"0.1" env:"LINPROBE_KNN_TEMPERATURE" help:"Temperature of the kNN vote weights exp(sim/T)."`
+	Report      string  `placeholder:"FILE" env:"LINPROBE_REPORT" help:"Also write the results as JSON to FILE."`
+	Threads     int     `env:"LINPROBE_THREADS" help:"CPU cores to use (0: all)."`
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "linprobe: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args and evaluates, with progress on stderr if it is a terminal.
+func run(args []string, stdout io.Writer, stderr *os.File) error {
+	c, err := parse(args)
+	if err != nil {
+		return err
+	}
+	var progress io.Writer
+	if term.IsTerminal(int(stderr.Fd())) {
+		progress = stderr
+	}
+	return c.evaluate(stdout, progress)
+}
+
+func parse(args []string) (*cli, error) {
+	var c cli
+	k, err := kong.New(&c, kong.Name("linprobe"), kong.Description(description), kong.UsageOnError())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := k.Parse(args); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// evaluate measures the features, writing the readable results to stdout
+// and, when progress is not nil, the training loss of each epoch to it.
+func (c *cli) evaluate(stdout, progress io.Writer) error {
+	if c.Train == "-" && c.Test == "-" {
+		return errors.New("only one of --train and --test can be standard input")
+	}
+	if c.Threads > 0 {
+		kern.SetThreads(c.Threads)
+	}
+	start := time.Now()
+	train, err := readTable(c.Train)
+	if err != nil {
+		return err
+	}
+	test, err := readTable(c.Test)
+	if err != nil {
+		return err
+	}
+	if err := compatible(train, test); err != nil {
+		return err
+	}
+	rep := newReport(c, train, test)
+	rep.Seconds.Read = time.Since(start).Seconds()
+
+	if c.KNN != 0 { // first, so that bad kNN arguments fail before the training
+		t := time.Now()
+		pred, err := linprobe.KNN(train.Features, train.Label, test.Features, train.Dim, len(train.ClassNames), c.KNN, c.KNNTemp)
+		if err != nil {
+			return fmt.Errorf("kNN: %w", err)
+		}
+		rep.KNN = &knnReport{K: c.KNN, Temperature: c.KNNTemp, Scores: linprobe.Score(pred, test.Label, test.ClassNames)}
+		rep.Seconds.KNN = time.Since(t).Seconds()
+	}
+
+	cfg := c.config()
+	if progress != nil {
+		cfg.Progress = func(epoch int, loss float64) {
+			fmt.Fprintf(progress, "\repoch %d/%d  loss %.4f ", epoch, c.Epochs, loss)
+			if epoch == c.Epochs {
+				fmt.Fprintln(progress)
+			}
+		}
+	}
+	t := time.Now()
+	probe, err := linprobe.Train(train.Features, train.Label, train.Dim, len(train.ClassNames), cfg)
+	if err != nil {
+		return fmt.Errorf("linear probe: %w", err)
+	}
+	rep.Probe.FinalLoss = probe.Loss[len(probe.Loss)-1]
+	rep.Probe.TrainTop1 = linprobe.Score(probe.Predict(train.Features), train.Label, train.ClassNames).Top1
+	rep.Probe.Scores = linprobe.Score(probe.Predict(test.Features), test.Label, test.ClassNames)
+	rep.Seconds.Probe = time.Since(t).Seconds()
+
+	rep.Seconds.Total = time.Since(start).Seconds()
+
+	if c.Report != "" {
+		if err := rep.writeJSON(c.Report); err != nil {
+			return err
+		}
+	}
+	return rep.writeText(stdout)
+}
+
+// config returns the probe's protocol as the flags set it.
+func (c *cli) config() linprobe.Config {
+	return linprobe.Config{
+		Epochs:      c.Epochs,
+		BatchSize:   c.BatchSize,
+		LR:          c.LR,
+		Momentum:    c.Momentum,
+		Standardize: c.Standardize,
+		Seed:        c.Seed,
+	}
+}
+
+func readTable(path string) (*features.Table, error) {
+	t, err := features.ReadAll(path)
+	if err != nil {
+		return nil, err
+	}
+	if t.Len() == 0 {
+		return nil, fmt.Errorf("%s: no rows", t.Name)
+	}
+	return t, nil
+}
+
+// compatible checks that the test table can be scored by a probe trained on
+// the training table.
+func compatible(train, test *features.Table) error {
+	if test.Dim != train.Dim {
+		return fmt.Errorf("%s: feature width %d, but %s has %d", test.Name, test.Dim, train.Name, train.Dim)
+	}
+	if !slices.Equal(test.ClassNames, train.ClassNames) {
+		return fmt.Errorf("%s: classes %q, but %s has %q", test.Name, test.ClassNames, train.Name, train.ClassNames)
+	}
+	// The digest decides when both tables have one, else the name (which
+	// for a random encoder holds its seed).
+	for _, key := range []string{features.MetaCheckpointSHA256, features.MetaCheckpoint} {
+		a, b := train.Metadata[key], test.Metadata[key]
+		if a == "" || b == "" {
+			continue
+		}
+		if a != b {
+			return fmt.Errorf("%s and %s come from different checkpoints (%s %q and %q)", train.Name, test.Name, key, a, b)
+		}
+		break
+	}
+	return nil
+}
