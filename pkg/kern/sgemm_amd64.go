@@ -30,8 +30,32 @@ func kernelAVX512(kc int, a []float32, ar, ap int, b []float32, bp int, c []floa
 	}
 }
 
+//go:noescape
+func scaleShiftAVX(y, x, scale, shift, res *float32, rows, c int, relu bool)
+
+//go:noescape
+func affine2AVX(y, u, v, ku, kv, e *float32, rows, c int)
+
+//go:noescape
+func channelSumsAVX(s, t, x, mean *float32, rows, c int)
+
+//go:noescape
+func channelDotsAVX(s, t, dy, x, mean *float32, rows, c int)
+
+//go:noescape
+func reluMaskAVX(dx, dy, y *float32, n int)
+
+//go:noescape
+func addToAVX(dst, src *float32, n int)
+
+//go:noescape
+func maxToAVX(dst, src *float32, n int)
+
+// useAVX512 selects the assembly bodies of the vector kernels.
+var useAVX512 = cpu.X86.HasAVX512F
+
 func init() {
-	if cpu.X86.HasAVX512F {
+	if useAVX512 {
 		microKernel, kernelName = kernelAVX512, "avx512"
 	}
 }

@@ -65,13 +65,10 @@ func (h *Head) SetTrain(train bool) { h.BN1.Train, h.BN2.Train = train, train }
 // the next Forward.
 func (h *Head) Forward(x []float32, n int) []float32 {
 	h.x = x
-	hid := h.L1.Out
 	h.L1.Forward(h.a1, x, n)
-	h.BN1.Forward(h.r1, h.a1, n)
-	nn.ReLUForward(h.r1[:n*hid], h.r1)
+	h.BN1.ForwardReLU(h.r1, h.a1, n)
 	h.L2.Forward(h.a2, h.r1, n)
-	h.BN2.Forward(h.r2, h.a2, n)
-	nn.ReLUForward(h.r2[:n*hid], h.r2)
+	h.BN2.ForwardReLU(h.r2, h.a2, n)
 	h.L3.Forward(h.z, h.r2, n)
 	return h.z[:n*h.L3.Out]
 }

@@ -43,3 +43,29 @@ func BenchmarkSimCLRStep(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkExtract times the eval-mode forward of the encoder over 512
+// images, as extract runs it.
+func BenchmarkExtract(b *testing.B) {
+	for _, stem := range []string{StemImageNet, StemCIFAR} {
+		b.Run(stem, func(b *testing.B) {
+			const n = 512
+			enc, err := NewEncoder(stem, n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := rand.New(rand.NewPCG(1, 2))
+			enc.Init(r)
+			enc.SetTrain(false)
+			x := make([]float32, n*ImageSize*ImageSize*3)
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				enc.Forward(x, n)
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
+		})
+	}
+}

@@ -130,8 +130,7 @@ func (e *Encoder) SetTrain(train bool) {
 func (e *Encoder) Forward(x []float32, n int) []float32 {
 	e.x = x
 	e.Conv1.Forward(e.c1, x, n)
-	e.BN1.Forward(e.r1, e.c1, n)
-	nn.ReLUForward(e.r1[:n*e.Conv1.Out.Image()], e.r1)
+	e.BN1.ForwardReLU(e.r1, e.c1, n)
 	h := e.r1
 	if e.Pool != nil {
 		e.Pool.Forward(e.pooled, h, n)
@@ -163,7 +162,7 @@ func (e *Encoder) Backward(dfeat []float32, n int) {
 		dy, dx = dx, dy
 	}
 	if e.Pool != nil {
-		e.Pool.Backward(dx, dy, n)
+		e.Pool.Backward(dx, dy, e.r1, e.pooled, n)
 		dy, dx = dx, dy
 	}
 	m := n * e.Conv1.Out.Image()

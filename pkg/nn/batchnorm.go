@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"github.com/simclr-go/simclr/pkg/kern"
 )
 
 // bnBlock is the number of rows per partial sum in BatchNorm's reductions. It
@@ -29,7 +31,7 @@ type BatchNorm struct {
 	mean, rstd []float32 // [C], the statistics of the last Forward
 	coef       []float32 // [3][C], per-channel factors of a pass
 	sums       []float64 // [2][C], reduced sums
-	partial    []float64 // [blocks][2][C], per-block sums
+	partial    []float32 // [blocks][2][C], per-block sums
 }
 
 // NewBatchNorm builds a batch norm over in.C channels for up to in.N images of
@@ -51,7 +53,7 @@ func NewBatchNorm(name string, in Dims) *BatchNorm {
 		rstd:              make([]float32, c),
 		coef:              make([]float32, 3*c),
 		sums:              make([]float64, 2*c),
-		partial:           make([]float64, (in.N*in.H*in.W+bnBlock-1)/bnBlock*2*c),
+		partial:           make([]float32, (in.N*in.H*in.W+bnBlock-1)/bnBlock*2*c),
 	}
 	for i := range c {
 		b.Weight.Data[i] = 1
@@ -75,11 +77,23 @@ func (b *BatchNorm) Counters() []*Counter { return []*Counter{b.NumBatchesTracke
 //
 //	y: [n][H][W][C]
 //	x: [n][H][W][C]
-func (b *BatchNorm) Forward(y, x []float32, n int) {
+func (b *BatchNorm) Forward(y, x []float32, n int) { b.forward(y, x, nil, n, false) }
+
+// ForwardReLU is Forward followed by ReLU, in one pass: y = max(bn(x), 0).
+func (b *BatchNorm) ForwardReLU(y, x []float32, n int) { b.forward(y, x, nil, n, true) }
+
+// ForwardAddReLU ends a residual block in one pass: y = max(bn(x) + res, 0).
+// y may alias res.
+func (b *BatchNorm) ForwardAddReLU(y, x, res []float32, n int) { b.forward(y, x, res, n, true) }
+
+func (b *BatchNorm) forward(y, x, res []float32, n int, relu bool) {
 	checkBatch(n, b.In.N)
 	c, rows := b.In.C, n*b.In.H*b.In.W
 	x = need("batchnorm input", x, rows*c)
 	y = need("batchnorm output", y, rows*c)
+	if res != nil {
+		res = need("batchnorm residual", res, rows*c)
+	}
 	b.batchStats = b.Train
 	if b.Train {
 		b.batchStatistics(x, rows)
@@ -96,12 +110,11 @@ func (b *BatchNorm) Forward(y, x []float32, n int) {
 		shift[j] = b.Bias.Data[j] - b.mean[j]*scale[j]
 	}
 	parallel(rows, rows*c, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			yr := y[r*c : (r+1)*c]
-			for j, v := range x[r*c : (r+1)*c] {
-				yr[j] = v*scale[j] + shift[j]
-			}
+		if res != nil {
+			kern.ScaleShiftAddReLU(y[lo*c:hi*c], x[lo*c:hi*c], res[lo*c:hi*c], scale, shift)
+			return
 		}
+		kern.ScaleShift(y[lo*c:hi*c], x[lo*c:hi*c], scale, shift, relu)
 	})
 }
 
@@ -112,25 +125,16 @@ func (b *BatchNorm) batchStatistics(x []float32, rows int) {
 		panic(fmt.Sprintf("nn: batchnorm %s needs more than one value per channel in training", b.Weight.Name))
 	}
 	c := b.In.C
-	sum, _ := b.reduce(rows, func(r0, r1 int, s, _ []float64) {
-		for r := r0; r < r1; r++ {
-			for j, v := range x[r*c : (r+1)*c] {
-				s[j] += float64(v)
-			}
-		}
+	sum, _ := b.reduce(rows, func(r0, r1 int, s, _ []float32) {
+		kern.ChannelSums(s, nil, x[r0*c:r1*c], nil)
 	})
 	for j := range c {
 		b.mean[j] = float32(sum[j] / float64(rows))
 	}
 	// Second pass around the mean: more accurate than E[x²]-E[x]².
 	mean := b.mean
-	sq, _ := b.reduce(rows, func(r0, r1 int, s, _ []float64) {
-		for r := r0; r < r1; r++ {
-			for j, v := range x[r*c : (r+1)*c] {
-				d := float64(v - mean[j])
-				s[j] += d * d
-			}
-		}
+	_, sq := b.reduce(rows, func(r0, r1 int, s, t []float32) {
+		kern.ChannelSums(s, t, x[r0*c:r1*c], mean)
 	})
 	m := b.Momentum
 	for j := range c {
@@ -143,11 +147,8 @@ func (b *BatchNorm) batchStatistics(x []float32, rows int) {
 }
 
 // Backward adds the weight and bias gradients and writes dx. After a
-// training-mode Forward the gradient flows through the batch statistics:
-//
-//	dx = gamma*rstd * (dy - mean(dy) - xhat*mean(dy*xhat))
-//
-// after an eval-mode one they are constants and dx = gamma*rstd*dy.
+// training-mode Forward the batch statistics depend on x, which adds two
+// terms; after an eval-mode one they are constants and dx = gamma*rstd*dy.
 // dx may alias dy.
 //
 //	dx: [n][H][W][C]
@@ -160,43 +161,35 @@ func (b *BatchNorm) Backward(dx, dy, x []float32, n int) {
 	dy = need("batchnorm output gradient", dy, rows*c)
 	dx = need("batchnorm input gradient", dx, rows*c)
 	mean, rstd := b.mean, b.rstd
-	sdy, sdyx := b.reduce(rows, func(r0, r1 int, s, t []float64) {
-		for r := r0; r < r1; r++ {
-			xr := x[r*c : (r+1)*c]
-			for j, d := range dy[r*c : (r+1)*c] {
-				s[j] += float64(d)
-				t[j] += float64(d * (xr[j] - mean[j]) * rstd[j])
-			}
-		}
+	sdy, sdyx := b.reduce(rows, func(r0, r1 int, s, t []float32) {
+		kern.ChannelDots(s, t, dy[r0*c:r1*c], x[r0*c:r1*c], mean)
 	})
-	// dx = k*(dy - u - (x-mean)*rstd*v) with k = gamma*rstd, and u = mean(dy),
-	// v = mean(dy*xhat) after batch statistics, 0 after running ones; as
-	// dx = k*dy + a*(x-mean) + d per channel.
-	k, a, d := b.coef[:c], b.coef[c:2*c], b.coef[2*c:]
+	// With xhat = (x-mean)*rstd, u = mean(dy) and v = mean(dy*xhat) after
+	// batch statistics (0 after running ones), and k = gamma*rstd:
+	// dx = k*(dy - u - xhat*v) = k*dy + a*x + e, a = -k*v*rstd, e = -k*u - a*mean.
+	k, a, e := b.coef[:c], b.coef[c:2*c], b.coef[2*c:]
 	for j := range c {
+		r := float64(rstd[j])
 		b.Bias.Grad[j] += float32(sdy[j])
-		b.Weight.Grad[j] += float32(sdyx[j])
+		b.Weight.Grad[j] += float32(sdyx[j] * r)
 		var u, v float64
 		if b.batchStats {
-			u, v = sdy[j]/float64(rows), sdyx[j]/float64(rows)
+			u, v = sdy[j]/float64(rows), sdyx[j]*r/float64(rows)
 		}
-		kj := float64(b.Weight.Data[j]) * float64(rstd[j])
-		k[j], a[j], d[j] = float32(kj), float32(-kj*v*float64(rstd[j])), float32(-kj*u)
+		kj := float64(b.Weight.Data[j]) * r
+		aj := -kj * v * r
+		k[j], a[j], e[j] = float32(kj), float32(aj), float32(-kj*u-aj*float64(mean[j]))
 	}
 	parallel(rows, rows*c, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			xr, dyr, dxr := x[r*c:(r+1)*c], dy[r*c:(r+1)*c], dx[r*c:(r+1)*c]
-			for j := range dxr {
-				dxr[j] = k[j]*dyr[j] + a[j]*(xr[j]-mean[j]) + d[j]
-			}
-		}
+		kern.Affine2(dx[lo*c:hi*c], dy[lo*c:hi*c], x[lo*c:hi*c], k, a, e)
 	})
 }
 
 // reduce sums over rows [0, rows) into two [C] accumulators: kernel adds the
-// rows [r0, r1) of one fixed block into its own s and t, and the blocks are
-// then added in order. The returned slices are valid until the next reduce.
-func (b *BatchNorm) reduce(rows int, kernel func(r0, r1 int, s, t []float64)) (s, t []float64) {
+// rows [r0, r1) of one fixed block into its own float32 s and t, and the
+// blocks are then added in order in float64. The returned slices are valid
+// until the next reduce.
+func (b *BatchNorm) reduce(rows int, kernel func(r0, r1 int, s, t []float32)) (s, t []float64) {
 	c := b.In.C
 	blocks := (rows + bnBlock - 1) / bnBlock
 	part := b.partial[:blocks*2*c]
@@ -212,8 +205,8 @@ func (b *BatchNorm) reduce(rows int, kernel func(r0, r1 int, s, t []float64)) (s
 	for blk := range blocks {
 		p := part[blk*2*c:]
 		for j := range c {
-			s[j] += p[j]
-			t[j] += p[c+j]
+			s[j] += float64(p[j])
+			t[j] += float64(p[c+j])
 		}
 	}
 	return s, t

@@ -112,18 +112,15 @@ func (b *BasicBlock) Forward(y, x []float32, n int) {
 	x, y = need("block input", x, n*b.In.Image()), need("block output", y, m)
 	a1, r1, a2 := b.a1[:m], b.r1[:m], b.a2[:m]
 	b.Conv1.Forward(a1, x, n)
-	b.BN1.Forward(r1, a1, n)
-	ReLUForward(r1, r1)
+	b.BN1.ForwardReLU(r1, a1, n)
 	b.Conv2.Forward(a2, r1, n)
-	b.BN2.Forward(y, a2, n)
 	shortcut := x
 	if b.DownConv != nil {
 		shortcut = b.Scratch.get(m)
 		b.DownConv.Forward(b.ad[:m], x, n)
 		b.DownBN.Forward(shortcut, b.ad[:m], n)
 	}
-	AddForward(y, y, shortcut)
-	ReLUForward(y, y)
+	b.BN2.ForwardAddReLU(y, a2, shortcut, n)
 }
 
 // Backward adds the gradients of all parameters and writes dx.

@@ -48,7 +48,7 @@ func TestThreadInvariance(t *testing.T) {
 		py := make([]float32, n*mp.Out.Image())
 		mp.Forward(py, x, n)
 		pdx := make([]float32, len(x))
-		mp.Backward(pdx, randSlice(r, len(py)), n)
+		mp.Backward(pdx, randSlice(r, len(py)), x, py, n)
 
 		ay := make([]float32, n*in.C)
 		AvgPoolForward(ay, x, n, in.H*in.W, in.C)

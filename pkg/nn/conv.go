@@ -183,7 +183,7 @@ func (c *Conv2d) col2im(dx, dcols []float32, i0, nb int, accumulate bool) {
 						if !ok {
 							continue
 						}
-						addTo(dst, dcols[((img*out.H+oh)*out.W+ow)*c.k+(kh*win.K+kw)*in.C:][:in.C])
+						kern.AddTo(dst, dcols[((img*out.H+oh)*out.W+ow)*c.k+(kh*win.K+kw)*in.C:][:in.C])
 					}
 				}
 			}

@@ -144,7 +144,7 @@ func TestGolden(t *testing.T) {
 		{"bn1d_train", bn(true)},
 		{"maxpool", func(in Dims) goldenLayer {
 			p := NewMaxPool2d(in, Window{K: 3, Stride: 2, Pad: 1})
-			return goldenLayer{fwd: p.Forward, bwd: func(dx, dy, _, _ []float32, n int) { p.Backward(dx, dy, n) }}
+			return goldenLayer{fwd: p.Forward, bwd: func(dx, dy, x, y []float32, n int) { p.Backward(dx, dy, x, y, n) }}
 		}},
 		{"avgpool", func(in Dims) goldenLayer {
 			hw := in.H * in.W

@@ -82,7 +82,7 @@ func gradCases() []gradCase {
 		{
 			name: "maxpool", nx: 2 * 7 * 6 * 3,
 			fwd: func(y, x []float32) { mp.Forward(y, x, 2) },
-			bwd: func(dx, dy, _, _ []float32) { mp.Backward(dx, dy, 2) },
+			bwd: func(dx, dy, x, y []float32) { mp.Backward(dx, dy, x, y, 2) },
 			ref: func(x []float64, _ [][]float64) []float64 { return refMaxPool(x, mp.In, 2, mp.Win) },
 		},
 		{

@@ -62,7 +62,7 @@ func (l *Linear) Backward(dx, dy, x []float32, n int) {
 	dy = need("linear output gradient", dy, n*l.Out)
 	kern.Sgemm(true, false, l.Out, l.In, n, 1, dy, l.Out, x, l.In, 1, l.Weight.Grad, l.In)
 	for i := range n {
-		addTo(l.Bias.Grad, dy[i*l.Out:(i+1)*l.Out])
+		kern.AddTo(l.Bias.Grad, dy[i*l.Out:(i+1)*l.Out])
 	}
 	if dx != nil {
 		dx = need("linear input gradient", dx, n*l.In)

@@ -39,19 +39,3 @@ func checkBatch(n, capacity int) {
 	}
 }
 
-// addTo adds src into dst elementwise. Unrolled by four: col2im spends most
-// of its time here, and the plain loop runs at half the speed.
-func addTo(dst, src []float32) {
-	dst = dst[:len(src)]
-	i := 0
-	for ; i+4 <= len(src); i += 4 {
-		s, d := src[i:i+4:i+4], dst[i:i+4:i+4]
-		d[0] += s[0]
-		d[1] += s[1]
-		d[2] += s[2]
-		d[3] += s[3]
-	}
-	for ; i < len(src); i++ {
-		dst[i] += src[i]
-	}
-}

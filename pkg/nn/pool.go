@@ -2,16 +2,17 @@ package nn
 
 import (
 	"fmt"
-	"math"
+
+	"github.com/simclr-go/simclr/pkg/kern"
 )
 
 // MaxPool2d takes the maximum over each window of each channel, padding with
 // -inf, as PyTorch's MaxPool2d (floor mode); the ResNet stem uses K=3, stride
-// 2, pad 1. Ties go to the first maximum in (kh, kw) order, as PyTorch.
+// 2, pad 1. The gradient goes to the first maximum in (kh, kw) order, as in
+// PyTorch.
 type MaxPool2d struct {
 	In, Out Dims
 	Win     Window
-	argmax  []int32 // [N][OutH][OutW][C], offset of the max within its input image
 }
 
 // NewMaxPool2d builds a max pool for up to in.N images of in.H×in.W×in.C.
@@ -21,68 +22,88 @@ func NewMaxPool2d(in Dims, win Window) *MaxPool2d {
 		panic(fmt.Sprintf("nn: max pool window %+v does not fit %+v", win, in))
 	}
 	out := Dims{N: in.N, H: win.out(in.H), W: win.out(in.W), C: in.C}
-	return &MaxPool2d{In: in, Out: out, Win: win, argmax: make([]int32, in.N*out.Image())}
+	return &MaxPool2d{In: in, Out: out, Win: win}
 }
 
-// Forward writes the window maxima to y and remembers where they came from.
+// window calls fn with the offset of each input pixel (within its image) of
+// output pixel (oh, ow)'s window, in (kh, kw) order.
+func (p *MaxPool2d) window(oh, ow int, fn func(at int)) {
+	in, win := p.In, p.Win
+	for kh := 0; kh < win.K; kh++ {
+		ih := oh*win.Stride - win.Pad + kh
+		if ih < 0 || ih >= in.H {
+			continue
+		}
+		for kw := 0; kw < win.K; kw++ {
+			iw := ow*win.Stride - win.Pad + kw
+			if iw >= 0 && iw < in.W {
+				fn((ih*in.W + iw) * in.C)
+			}
+		}
+	}
+}
+
+// Forward writes the window maxima to y, a channel vector at a time.
 //
 //	y: [n][OutH][OutW][C]
 //	x: [n][H][W][C]
 func (p *MaxPool2d) Forward(y, x []float32, n int) {
 	checkBatch(n, p.In.N)
-	in, out, win := p.In, p.Out, p.Win
+	in, out, c := p.In, p.Out, p.In.C
 	x = need("max pool input", x, n*in.Image())
 	y = need("max pool output", y, n*out.Image())
-	parallel(n*out.H, len(y)*win.K*win.K, func(lo, hi int) {
+	parallel(n*out.H, len(y)*p.Win.K*p.Win.K, func(lo, hi int) {
 		for r := lo; r < hi; r++ { // r: (image, output row)
 			img, oh := r/out.H, r%out.H
 			xi := x[img*in.Image() : (img+1)*in.Image()]
 			for ow := 0; ow < out.W; ow++ {
-				o := (r*out.W + ow) * in.C
-				best, arg := y[o:o+in.C], p.argmax[o:o+in.C]
-				for j := range best {
-					best[j] = float32(math.Inf(-1))
-				}
-				for kh := 0; kh < win.K; kh++ {
-					ih := oh*win.Stride - win.Pad + kh
-					if ih < 0 || ih >= in.H {
-						continue
+				best, first := y[(r*out.W+ow)*c:][:c], true
+				p.window(oh, ow, func(at int) {
+					if first {
+						copy(best, xi[at:at+c])
+						first = false
+						return
 					}
-					for kw := 0; kw < win.K; kw++ {
-						iw := ow*win.Stride - win.Pad + kw
-						if iw < 0 || iw >= in.W {
-							continue
-						}
-						at := (ih*in.W + iw) * in.C
-						for j, v := range xi[at : at+in.C] {
-							if v > best[j] {
-								best[j], arg[j] = v, int32(at+j)
-							}
-						}
-					}
-				}
+					kern.MaxTo(best, xi[at:at+c])
+				})
 			}
 		}
 	})
 }
 
-// Backward routes each output gradient to the input that was the maximum,
-// overwriting dx.
+// Backward routes each output gradient to the first input of its window
+// that equals the maximum, overwriting dx.
 //
 //	dx: [n][H][W][C]
 //	dy: [n][OutH][OutW][C]
-func (p *MaxPool2d) Backward(dx, dy []float32, n int) {
+//	x:  [n][H][W][C], the input of Forward
+//	y:  [n][OutH][OutW][C], the output of Forward
+func (p *MaxPool2d) Backward(dx, dy, x, y []float32, n int) {
 	checkBatch(n, p.In.N)
-	in, out := p.In.Image(), p.Out.Image()
-	dx = need("max pool input gradient", dx, n*in)
-	dy = need("max pool output gradient", dy, n*out)
+	in, out, c := p.In, p.Out, p.In.C
+	dx = need("max pool input gradient", dx, n*in.Image())
+	dy = need("max pool output gradient", dy, n*out.Image())
+	x = need("max pool input", x, n*in.Image())
+	y = need("max pool output", y, n*out.Image())
 	// Windows overlap, so split over images: each image's scatter stays on one thread.
-	parallel(n, len(dx)+len(dy), func(lo, hi int) {
+	parallel(n, len(dx)+len(dy)*p.Win.K*p.Win.K, func(lo, hi int) {
+		routed := make([]bool, c) // per channel: gradient already given
 		for img := lo; img < hi; img++ {
-			dxi := dx[img*in : (img+1)*in]
+			xi, dxi := x[img*in.Image():(img+1)*in.Image()], dx[img*in.Image():(img+1)*in.Image()]
 			clear(dxi)
-			for o, g := range dy[img*out : (img+1)*out] {
-				dxi[p.argmax[img*out+o]] += g
+			for o := 0; o < out.H*out.W; o++ {
+				at := (img*out.H*out.W + o) * c
+				yo, dyo := y[at:at+c], dy[at:at+c]
+				clear(routed)
+				p.window(o/out.W, o%out.W, func(a int) {
+					xa, da := xi[a:a+c], dxi[a:a+c]
+					for j, v := range xa {
+						if v == yo[j] && !routed[j] {
+							da[j] += dyo[j]
+							routed[j] = true
+						}
+					}
+				})
 			}
 		}
 	})
@@ -102,7 +123,7 @@ func AvgPoolForward(y, x []float32, n, hw, c int) {
 			yi := y[img*c : (img+1)*c]
 			clear(yi)
 			for p := range hw {
-				addTo(yi, x[(img*hw+p)*c:][:c])
+				kern.AddTo(yi, x[(img*hw+p)*c:][:c])
 			}
 			for j := range yi {
 				yi[j] *= scale

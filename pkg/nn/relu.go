@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/simclr-go/simclr/pkg/kern"
+)
 
 // The ReLU loops test signs on the float bits: branches on the sign of
 // activations mispredict half the time and cost several times the loop.
@@ -31,12 +35,7 @@ func ReLUBackward(dx, dy, y []float32) {
 	dy = need("relu output gradient", dy, len(dx))
 	y = need("relu output", y, len(dx))
 	parallel(len(dx), len(dx), func(lo, hi int) {
-		dxr, dyr := dx[lo:hi], dy[lo:hi]
-		for i, v := range y[lo:hi] {
-			b := int32(math.Float32bits(v))
-			positive := uint32((-b & ^b) >> 31) // all ones iff b > 0, i.e. v > 0 (or a NaN)
-			dxr[i] = math.Float32frombits(math.Float32bits(dyr[i]) & positive)
-		}
+		kern.ReLUMask(dx[lo:hi], dy[lo:hi], y[lo:hi])
 	})
 }
 

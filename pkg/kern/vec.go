@@ -1,0 +1,189 @@
+package kern
+
+import "fmt"
+
+// Vector kernels over activations laid out as rows of c channels (NHWC),
+// the memory-bound work between the GEMMs: batch-norm application and
+// statistics, ReLU, residual adds, pooling. Per-channel vectors (scale,
+// shift, sums) have length c; the row count is len(x)/c. Each has an
+// AVX-512 body for c a multiple of 16 and a portable loop otherwise.
+
+// vecAVX reports whether the AVX-512 bodies serve rows of c channels.
+func vecAVX(c int) bool { return useAVX512 && c%16 == 0 && c > 0 }
+
+// rows checks that x holds whole rows of c channels and returns their count.
+func rows(what string, x []float32, c int) int {
+	if c <= 0 || len(x)%c != 0 {
+		panic(fmt.Sprintf("kern: %s of %d values is not whole rows of %d channels", what, len(x), c))
+	}
+	return len(x) / c
+}
+
+func sameLen(what string, n int, s ...[]float32) {
+	for _, v := range s {
+		if len(v) != n {
+			panic(fmt.Sprintf("kern: %s: lengths %d and %d differ", what, n, len(v)))
+		}
+	}
+}
+
+// ScaleShift writes y = x*scale + shift per channel, then max(y, 0) when
+// relu is set: batch norm's application, fused with the ReLU after it.
+// y may alias x.
+func ScaleShift(y, x, scale, shift []float32, relu bool) {
+	c := len(scale)
+	n := rows("ScaleShift", x, c)
+	sameLen("ScaleShift", len(x), y)
+	sameLen("ScaleShift", c, shift)
+	if vecAVX(c) {
+		scaleShiftAVX(&y[0], &x[0], &scale[0], &shift[0], nil, n, c, relu)
+		return
+	}
+	for r := range n {
+		xr, yr := x[r*c:(r+1)*c], y[r*c:(r+1)*c]
+		for j, v := range xr {
+			v = v*scale[j] + shift[j]
+			if relu {
+				v = max(v, 0)
+			}
+			yr[j] = v
+		}
+	}
+}
+
+// ScaleShiftAddReLU writes y = max(x*scale + shift + res, 0) per channel:
+// the end of a residual block (batch norm, shortcut, ReLU) in one pass.
+// y may alias x or res.
+func ScaleShiftAddReLU(y, x, res, scale, shift []float32) {
+	c := len(scale)
+	n := rows("ScaleShiftAddReLU", x, c)
+	sameLen("ScaleShiftAddReLU", len(x), y, res)
+	sameLen("ScaleShiftAddReLU", c, shift)
+	if vecAVX(c) {
+		scaleShiftAVX(&y[0], &x[0], &scale[0], &shift[0], &res[0], n, c, true)
+		return
+	}
+	for r := range n {
+		xr, yr, rr := x[r*c:(r+1)*c], y[r*c:(r+1)*c], res[r*c:(r+1)*c]
+		for j, v := range xr {
+			yr[j] = max(v*scale[j]+shift[j]+rr[j], 0)
+		}
+	}
+}
+
+// Affine2 writes y = u*ku + v*kv + e per channel: batch norm's input
+// gradient. y may alias u or v.
+func Affine2(y, u, v, ku, kv, e []float32) {
+	c := len(ku)
+	n := rows("Affine2", u, c)
+	sameLen("Affine2", len(u), y, v)
+	sameLen("Affine2", c, kv, e)
+	if vecAVX(c) {
+		affine2AVX(&y[0], &u[0], &v[0], &ku[0], &kv[0], &e[0], n, c)
+		return
+	}
+	for r := range n {
+		ur, vr, yr := u[r*c:(r+1)*c], v[r*c:(r+1)*c], y[r*c:(r+1)*c]
+		for j := range yr {
+			yr[j] = ur[j]*ku[j] + vr[j]*kv[j] + e[j]
+		}
+	}
+}
+
+// ChannelSums adds to s the per-channel sums of x and to t those of
+// (x-mean)² (t nil: sums only). Batch norm's statistics, a block of rows at
+// a time; the caller keeps the totals in float64.
+func ChannelSums(s, t, x, mean []float32) {
+	c := len(s)
+	n := rows("ChannelSums", x, c)
+	if t != nil {
+		sameLen("ChannelSums", c, t, mean)
+	}
+	if vecAVX(c) {
+		var tp, mp *float32
+		if t != nil {
+			tp, mp = &t[0], &mean[0]
+		}
+		channelSumsAVX(&s[0], tp, &x[0], mp, n, c)
+		return
+	}
+	for r := range n {
+		for j, v := range x[r*c : (r+1)*c] {
+			s[j] += v
+			if t != nil {
+				d := v - mean[j]
+				t[j] += d * d
+			}
+		}
+	}
+}
+
+// ChannelDots adds to s the per-channel sums of dy and to t those of
+// dy*(x-mean): batch norm's backward statistics, a block of rows at a time.
+func ChannelDots(s, t, dy, x, mean []float32) {
+	c := len(s)
+	n := rows("ChannelDots", dy, c)
+	sameLen("ChannelDots", len(dy), x)
+	sameLen("ChannelDots", c, t, mean)
+	if vecAVX(c) {
+		channelDotsAVX(&s[0], &t[0], &dy[0], &x[0], &mean[0], n, c)
+		return
+	}
+	for r := range n {
+		xr := x[r*c : (r+1)*c]
+		for j, d := range dy[r*c : (r+1)*c] {
+			s[j] += d
+			t[j] += d * (xr[j] - mean[j])
+		}
+	}
+}
+
+// vecSplit is how many leading values of n the elementwise AVX bodies take;
+// Go does the rest.
+func vecSplit(n int) int {
+	if !useAVX512 {
+		return 0
+	}
+	return n &^ 15
+}
+
+// ReLUMask writes dx = dy where y > 0, else 0: ReLU's backward from its
+// output. dx may alias dy.
+func ReLUMask(dx, dy, y []float32) {
+	sameLen("ReLUMask", len(dx), dy, y)
+	k := vecSplit(len(dx))
+	if k > 0 {
+		reluMaskAVX(&dx[0], &dy[0], &y[0], k)
+	}
+	for i := k; i < len(dx); i++ {
+		if y[i] > 0 {
+			dx[i] = dy[i]
+		} else {
+			dx[i] = 0
+		}
+	}
+}
+
+// AddTo adds src into dst.
+func AddTo(dst, src []float32) {
+	sameLen("AddTo", len(dst), src)
+	k := vecSplit(len(dst))
+	if k > 0 {
+		addToAVX(&dst[0], &src[0], k)
+	}
+	for i := k; i < len(dst); i++ {
+		dst[i] += src[i]
+	}
+}
+
+// MaxTo sets dst = max(dst, src).
+func MaxTo(dst, src []float32) {
+	sameLen("MaxTo", len(dst), src)
+	k := vecSplit(len(dst))
+	if k > 0 {
+		maxToAVX(&dst[0], &src[0], k)
+	}
+	for i := k; i < len(dst); i++ {
+		dst[i] = max(dst[i], src[i])
+	}
+}

@@ -1,0 +1,133 @@
+package kern
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// withVec runs f with the AVX-512 bodies (where the CPU has them) and with
+// the portable loops. Both are held to the same plain loops in the test;
+// the tolerance allows for the assembly's fused multiply-adds.
+func withVec(t *testing.T, f func(t *testing.T)) {
+	saved := useAVX512
+	defer func() { useAVX512 = saved }()
+	if saved {
+		t.Run("avx512", f)
+	}
+	useAVX512 = false
+	t.Run("generic", f)
+}
+
+func close32(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		d := got[i] - want[i]
+		if d < 0 {
+			d = -d
+		}
+		if d > 1e-5*(1+max(want[i], -want[i])) {
+			t.Fatalf("%s[%d] = %g, want %g", what, i, got[i], want[i])
+		}
+	}
+}
+
+func TestRowKernels(t *testing.T) {
+	withVec(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 1))
+		for _, c := range []int{16, 48, 64, 3, 20} {
+			for _, n := range []int{1, 5} {
+				t.Run(fmt.Sprintf("c%d_n%d", c, n), func(t *testing.T) {
+					x, res, u := randSlice(r, n*c), randSlice(r, n*c), randSlice(r, n*c)
+					scale, shift, mean := randSlice(r, c), randSlice(r, c), randSlice(r, c)
+					y := make([]float32, n*c)
+					for _, relu := range []bool{false, true} {
+						ScaleShift(y, x, scale, shift, relu)
+						for i, v := range x {
+							w := v*scale[i%c] + shift[i%c]
+							if relu {
+								w = max(w, 0)
+							}
+							close32(t, "ScaleShift", y[i:i+1], []float32{w})
+						}
+					}
+					ScaleShiftAddReLU(y, x, res, scale, shift)
+					for i, v := range x {
+						close32(t, "ScaleShiftAddReLU", y[i:i+1], []float32{max(v*scale[i%c]+shift[i%c]+res[i], 0)})
+					}
+					Affine2(y, x, u, scale, shift, mean)
+					for i := range x {
+						close32(t, "Affine2", y[i:i+1], []float32{x[i]*scale[i%c] + u[i]*shift[i%c] + mean[i%c]})
+					}
+					s, q := make([]float32, c), make([]float32, c)
+					ws, wq := make([]float32, c), make([]float32, c)
+					ChannelSums(s, q, x, mean)
+					for i, v := range x {
+						ws[i%c] += v
+						wq[i%c] += (v - mean[i%c]) * (v - mean[i%c])
+					}
+					close32(t, "ChannelSums s", s, ws)
+					close32(t, "ChannelSums t", q, wq)
+					clear(s)
+					ChannelSums(s, nil, x, nil)
+					close32(t, "ChannelSums s only", s, ws)
+					clear(s)
+					clear(q)
+					clear(ws)
+					clear(wq)
+					ChannelDots(s, q, u, x, mean)
+					for i, d := range u {
+						ws[i%c] += d
+						wq[i%c] += d * (x[i] - mean[i%c])
+					}
+					close32(t, "ChannelDots s", s, ws)
+					close32(t, "ChannelDots t", q, wq)
+				})
+			}
+		}
+	})
+}
+
+func TestElementwiseKernels(t *testing.T) {
+	withVec(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(2, 2))
+		for _, n := range []int{1, 15, 16, 17, 100} {
+			a, b := randSlice(r, n), randSlice(r, n)
+			// One guard value past the end must survive.
+			dst := append(slices.Clone(a), 42)[:n]
+			AddTo(dst, b)
+			want := make([]float32, n)
+			for i := range a {
+				want[i] = a[i] + b[i]
+			}
+			close32(t, "AddTo", dst, want)
+			if dst[:n+1][n] != 42 {
+				t.Fatalf("AddTo n=%d wrote past the end", n)
+			}
+			copy(dst, a)
+			MaxTo(dst, b)
+			for i := range a {
+				want[i] = max(a[i], b[i])
+			}
+			close32(t, "MaxTo", dst, want)
+			ReLUMask(dst, a, b)
+			for i := range a {
+				want[i] = 0
+				if b[i] > 0 {
+					want[i] = a[i]
+				}
+			}
+			close32(t, "ReLUMask", dst, want)
+		}
+	})
+}
+
+func TestRowKernelsPanicOnPartialRows(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic for 17 values of 16 channels")
+		}
+	}()
+	ScaleShift(make([]float32, 17), make([]float32, 17), make([]float32, 16), make([]float32, 16), false)
+}
