@@ -38,4 +38,3 @@ func checkBatch(n, capacity int) {
 		panic(fmt.Sprintf("nn: batch %d outside the capacity %d the layer was built for", n, capacity))
 	}
 }
-
