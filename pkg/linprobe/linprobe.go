@@ -22,6 +22,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/simclr-go/simclr/pkg/kern"
+	"github.com/simclr-go/simclr/pkg/loss"
 )
 
 // Config is the training protocol.
@@ -183,19 +184,21 @@ type stepper struct {
 	vw, vb  []float32 // momentum
 	xb      []float32 // [batch][Dim], the gathered rows
 	z       []float32 // [batch][Classes], logits then their gradient
+	labels  []uint8   // [batch], the gathered labels
 }
 
 func newStepper(p *Probe, batch int, momentum float32) *stepper {
 	s := &stepper{
-		p:   p,
-		mu:  momentum,
-		wt:  make([]float32, len(p.W)),
-		dwt: make([]float32, len(p.W)),
-		db:  make([]float32, len(p.B)),
-		vw:  make([]float32, len(p.W)),
-		vb:  make([]float32, len(p.B)),
-		xb:  make([]float32, batch*p.Dim),
-		z:   make([]float32, batch*p.Classes),
+		p:      p,
+		mu:     momentum,
+		wt:     make([]float32, len(p.W)),
+		dwt:    make([]float32, len(p.W)),
+		db:     make([]float32, len(p.B)),
+		vw:     make([]float32, len(p.W)),
+		vb:     make([]float32, len(p.B)),
+		xb:     make([]float32, batch*p.Dim),
+		z:      make([]float32, batch*p.Classes),
+		labels: make([]uint8, batch),
 	}
 	transpose(s.wt, p.W, p.Classes, p.Dim)
 	return s
@@ -220,30 +223,13 @@ func (s *stepper) step(x []float32, y []uint8, rows []int, lr float32) float64 {
 	kern.Parallel(m, func(lo, hi int) { gather(xb[lo*dim:hi*dim], x, rows[lo:hi], dim) })
 	kern.Sgemm(false, false, m, k, dim, 1, xb, dim, s.wt, k, 0, z, k) // z = xb·Wᵀ
 
-	// Softmax cross-entropy row by row; z becomes the gradient of the
-	// batch's mean loss with respect to the logits.
-	var loss float64
-	inv := 1 / float32(m)
-	for i := range m {
-		zi := z[i*k : (i+1)*k]
-		zmax := float32(math.Inf(-1))
-		for c := range zi {
-			zi[c] += p.B[c]
-			zmax = max(zmax, zi[c])
-		}
-		var sum float64
-		for c, v := range zi {
-			e := math.Exp(float64(v - zmax))
-			zi[c] = float32(e)
-			sum += e
-		}
-		label := y[rows[i]]
-		loss -= math.Log(float64(zi[label]) / sum)
-		for c, v := range zi {
-			zi[c] = float32(float64(v)/sum) * inv
-		}
-		zi[label] -= inv
+	// z becomes the gradient of the batch's mean loss with respect to the logits.
+	labels := s.labels[:m]
+	for i, r := range rows {
+		labels[i] = y[r]
+		kern.AddTo(z[i*k:(i+1)*k], p.B)
 	}
+	sum := loss.SoftmaxCrossEntropy(z, labels, k, 1/float32(m))
 	kern.Sgemm(true, false, dim, k, m, 1, xb, dim, z, k, 0, s.dwt, k) // dWᵀ = xbᵀ·dZ
 	clear(s.db)
 	for i := range m {
@@ -253,7 +239,7 @@ func (s *stepper) step(x []float32, y []uint8, rows []int, lr float32) float64 {
 	}
 	nesterov(s.wt, s.dwt, s.vw, lr, s.mu)
 	nesterov(p.B, s.db, s.vb, lr, s.mu)
-	return loss
+	return sum
 }
 
 // gather copies the given rows of x to dst. Rows picked at random from a
