@@ -1,5 +1,7 @@
 // Command pretrain trains SimCLR's ResNet-18 encoder and projection head on
-// an image table and writes safetensors checkpoints.
+// an image table and writes safetensors checkpoints; with --objective
+// supervised it trains the encoder and a linear classifier on the labels
+// instead (the supervised baseline).
 //
 //	pretrain [flags] [INPUT|-]
 //
@@ -44,6 +46,7 @@ type cli struct {
 	OutDir string `default:"runs/pretrain" env:"PRETRAIN_OUT_DIR" help:"Directory for checkpoints, the JSON-lines log and the loss curve."`
 	Resume string `placeholder:"CHECKPOINT" env:"PRETRAIN_RESUME" help:"Continue the run saved in this checkpoint, under its own settings."`
 
+	Objective    string  `default:"simclr" enum:"simclr,supervised" env:"PRETRAIN_OBJECTIVE" help:"simclr (NT-Xent over two views) or supervised (cross-entropy on labels through a Linear(512,10) 'fc', one crop-and-flip view: colour jitter, grayscale and blur off)."`
 	Stem         string  `default:"imagenet" enum:"imagenet,cifar" env:"PRETRAIN_STEM" help:"Encoder stem: imagenet (7x7/2 conv + max-pool, as the reference recipe) or cifar (3x3/1 conv, the paper's CIFAR variant)."`
 	Epochs       int     `default:"100" env:"PRETRAIN_EPOCHS" help:"Passes over the images."`
 	Batch        int     `default:"256" env:"PRETRAIN_BATCH" help:"Images per step (two views each)."`
@@ -114,11 +117,15 @@ func run(args []string) error {
 }
 
 func (c *cli) config() train.Config {
+	aug := c.Flags.Config()
+	if c.Objective == train.ObjectiveSupervised {
+		aug.JitterP, aug.GrayP, aug.Blur = 0, 0, false
+	}
 	return train.Config{
-		Stem: c.Stem, Epochs: c.Epochs, Batch: c.Batch, Tau: c.Tau,
+		Objective: c.Objective, Stem: c.Stem, Epochs: c.Epochs, Batch: c.Batch, Tau: c.Tau,
 		Optimizer: c.Optimizer, LR: c.LR, Momentum: c.Momentum, WeightDecay: c.WeightDecay,
 		WarmupEpochs: c.WarmupEpochs, ProjHidden: c.ProjHidden, ProjOut: c.ProjOut,
-		Seed: c.Seed, Augment: c.Flags.Config(),
+		Seed: c.Seed, Augment: aug,
 	}
 }
 
@@ -138,6 +145,7 @@ func load(path string, limit int) (train.Dataset, error) {
 			n = min(n, limit-len(d.Index))
 		}
 		d.Index = append(d.Index, b.Index[:n]...)
+		d.Label = append(d.Label, b.Label[:n]...)
 		d.Pixels = append(d.Pixels, b.Pixels[:n*arrowio.ImageSize]...)
 	}
 	if err := r.Err(); err != nil {
@@ -153,10 +161,10 @@ func load(path string, limit int) (train.Dataset, error) {
 // the way; a non-finite loss stops it with the last good checkpoint kept.
 func loop(ctx context.Context, stop func(), t *train.Trainer, c *cli, log *json.Encoder) error {
 	spe := t.StepsPerEpoch()
-	views := int64(2 * t.Cfg.Batch)
+	views := int64(t.Views())
 	bar := progress.New(progress.Stderr(), int64(t.GlobalStep()), int64(t.TotalSteps()), "views", views)
-	fmt.Fprintf(os.Stderr, "pretrain: %d images, %d steps of %d views per epoch, %d epochs, stem %s, %d threads\n",
-		t.StepsPerEpoch()*t.Cfg.Batch, spe, views, t.Cfg.Epochs, t.Cfg.Stem, kern.Threads())
+	fmt.Fprintf(os.Stderr, "pretrain: %s, %d images, %d steps of %d views per epoch, %d epochs, stem %s, %d threads\n",
+		t.Cfg.Objective, t.StepsPerEpoch()*t.Cfg.Batch, spe, views, t.Cfg.Epochs, t.Cfg.Stem, kern.Threads())
 	start, taken := time.Now(), 0
 	epochStart := time.Now()
 	for !t.Done() {
@@ -212,19 +220,20 @@ func loop(ctx context.Context, stop func(), t *train.Trainer, c *cli, log *json.
 		taken, elapsed.Round(time.Second), float64(int64(taken)*views)/elapsed.Seconds(), float64(ru.Maxrss)/(1<<20))
 	if len(t.History) > 0 {
 		curve := filepath.Join(c.OutDir, "loss.png")
-		if err := plot.LossCurve(curve, t.History); err != nil {
+		if err := plot.LossCurve(curve, t.Cfg.Objective+" loss per epoch", t.History); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// save writes a checkpoint named for the run's position:
-// simclr_epochNNN.safetensors at an epoch boundary, with _stepSSSSS inside one.
+// save writes a checkpoint named for the objective and the run's position:
+// simclr_epochNNN.safetensors at an epoch boundary, with _stepSSSSS inside
+// one (supervised_... for the supervised objective).
 func save(t *train.Trainer, dir string) (string, error) {
-	name := fmt.Sprintf("simclr_epoch%03d.safetensors", t.Epoch)
+	name := fmt.Sprintf("%s_epoch%03d.safetensors", t.Cfg.Objective, t.Epoch)
 	if t.Step > 0 {
-		name = fmt.Sprintf("simclr_epoch%03d_step%05d.safetensors", t.Epoch, t.Step)
+		name = fmt.Sprintf("%s_epoch%03d_step%05d.safetensors", t.Cfg.Objective, t.Epoch, t.Step)
 	}
 	path := filepath.Join(dir, name)
 	return path, t.Checkpoint(path)

@@ -103,13 +103,13 @@ func (c *chart) save(path string) error {
 	return f.Commit()
 }
 
-// LossCurve plots the mean loss of each epoch.
-func LossCurve(path string, epochLoss []float64) error {
+// LossCurve plots the mean loss of each epoch under title.
+func LossCurve(path, title string, epochLoss []float64) error {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, v := range epochLoss {
 		lo, hi = min(lo, v), max(hi, v)
 	}
-	c := newChart("NT-Xent loss per epoch", "epoch", "loss", 1, float64(max(len(epochLoss), 2)), lo, hi)
+	c := newChart(title, "epoch", "loss", 1, float64(max(len(epochLoss), 2)), lo, hi)
 	blue := color.RGBA{31, 119, 180, 255}
 	px, py := c.at(1, epochLoss[0])
 	for i, v := range epochLoss {

@@ -10,8 +10,8 @@ import (
 func TestCharts(t *testing.T) {
 	dir := t.TempDir()
 	for name, draw := range map[string]func(string) error{
-		"loss.png": func(p string) error { return LossCurve(p, []float64{6.2, 5.9, 5.7}) },
-		"one.png":  func(p string) error { return LossCurve(p, []float64{6}) },
+		"loss.png": func(p string) error { return LossCurve(p, "loss", []float64{6.2, 5.9, 5.7}) },
+		"one.png":  func(p string) error { return LossCurve(p, "loss", []float64{6}) },
 		"map.png": func(p string) error {
 			return Scatter(p, "test features", []float64{0, 1, 2}, []float64{1, 0, 3}, []uint8{0, 1, 9}, []string{"a", "b"})
 		},

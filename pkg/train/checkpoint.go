@@ -22,9 +22,10 @@ const (
 )
 
 // Checkpoint writes everything a bit-exact resume needs to path
-// (atomically): encoder tensors under torchvision's names, the head under
-// "projector.", optimizer state under "optim.", and the run's config,
-// position and loss history as metadata.
+// (atomically): encoder tensors under torchvision's names, the projection
+// head under "projector." (or the supervised classifier as "fc"), optimizer
+// state under "optim.", and the run's config, position and loss history as
+// metadata.
 func (t *Trainer) Checkpoint(path string) error {
 	cfg, err := json.Marshal(t.Cfg)
 	if err != nil {
@@ -38,6 +39,7 @@ func (t *Trainer) Checkpoint(path string) error {
 		MetaFormat:        Format,
 		MetaProducer:      version.Producer("pretrain"),
 		MetaStem:          t.Cfg.Stem,
+		"objective":       t.Cfg.Objective,
 		"arch":            "resnet18",
 		"config":          string(cfg),
 		MetaEpoch:         strconv.Itoa(t.Epoch),
@@ -54,7 +56,7 @@ func (t *Trainer) Checkpoint(path string) error {
 
 // state is every tensor of the run: model and optimizer.
 func (t *Trainer) state() model.State {
-	return model.Join(t.Enc.State(), t.Head.State(), model.State{Buffers: t.Opt.State()})
+	return model.Join(t.Enc.State(), t.obj.state(), model.State{Buffers: t.Opt.State()})
 }
 
 // Resume rebuilds a trainer from a checkpoint written by Checkpoint, to
@@ -79,6 +81,9 @@ func resume(f *safetensors.File, data Dataset) (*Trainer, error) {
 	var cfg Config
 	if err := json.Unmarshal([]byte(m["config"]), &cfg); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	if cfg.Objective == "" { // written before the supervised objective existed
+		cfg.Objective = ObjectiveSimCLR
 	}
 	if images, _ := strconv.Atoi(m["images"]); images != data.Len() {
 		return nil, fmt.Errorf("the run trained on %s images, this input has %d", m["images"], data.Len())

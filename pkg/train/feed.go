@@ -6,11 +6,13 @@ import (
 	"github.com/simclr-go/simclr/pkg/augment"
 )
 
-// batch is one step's input: 2B views as normalised NHWC floats, view-major
-// (view 0 of every image, then view 1), the layout NT-Xent expects.
+// batch is one step's input: V views of B images as normalised NHWC
+// floats, view-major (view 0 of every image, then view 1), the layout
+// NT-Xent expects, and the B images' labels.
 type batch struct {
 	epoch, step int
 	x           []float32
+	labels      []uint8
 }
 
 // feeder augments batches on a goroutine of its own, one step ahead of
@@ -28,9 +30,10 @@ func order(seed uint64, epoch, n int) []int {
 
 func newFeeder(t *Trainer) *feeder {
 	f := &feeder{out: make(chan *batch, 1), free: make(chan *batch, 2), quit: make(chan struct{})}
-	views, b := 2*t.Cfg.Batch, t.Cfg.Batch
+	nv, b := t.obj.views(), t.Cfg.Batch
+	views := nv * b
 	for range 2 {
-		f.free <- &batch{x: make([]float32, views*augment.ImageLen)}
+		f.free <- &batch{x: make([]float32, views*augment.ImageLen), labels: make([]uint8, b)}
 	}
 	cfg, data, seed := t.Cfg, t.data, t.Cfg.Seed
 	epoch, step, spe := t.Epoch, t.Step, t.StepsPerEpoch()
@@ -50,8 +53,9 @@ func newFeeder(t *Trainer) *feeder {
 				for i, p := range perm[step*b : (step+1)*b] {
 					copy(src[i*augment.ImageLen:], data.Pixels[p*augment.ImageLen:(p+1)*augment.ImageLen])
 					idx[i] = int(data.Index[p])
+					bt.labels[i] = data.Label[p]
 				}
-				cfg.Augment.Batch(pix, src, seed, epoch, idx, 2, 1)
+				cfg.Augment.Batch(pix, src, seed, epoch, idx, nv, 1)
 				augment.ToNHWC(bt.x, pix, augment.CIFAR10Mean, augment.CIFAR10Std)
 				bt.epoch, bt.step = epoch, step
 				select {

@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/simclr-go/simclr/pkg/augment"
-	"github.com/simclr-go/simclr/pkg/loss"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/nn"
 	"github.com/simclr-go/simclr/pkg/optim"
@@ -19,6 +18,7 @@ import (
 // Config is everything that defines a run; a checkpoint stores it, and
 // resuming continues under it.
 type Config struct {
+	Objective    string         `json:"objective"` // ObjectiveSimCLR or ObjectiveSupervised
 	Stem         string         `json:"stem"`
 	Epochs       int            `json:"epochs"`
 	Batch        int            `json:"batch"` // images per step; twice as many views
@@ -37,7 +37,7 @@ type Config struct {
 // DefaultConfig is the reference recipe.
 func DefaultConfig() Config {
 	return Config{
-		Stem: model.StemImageNet, Epochs: 100, Batch: 256, Tau: 0.5,
+		Objective: ObjectiveSimCLR, Stem: model.StemImageNet, Epochs: 100, Batch: 256, Tau: 0.5,
 		Optimizer: "adam", LR: 3e-4, Momentum: 0.9, WarmupEpochs: 10,
 		ProjHidden: 512, ProjOut: 512, Augment: augment.DefaultConfig(),
 	}
@@ -47,6 +47,7 @@ func DefaultConfig() Config {
 type Dataset struct {
 	Pixels []uint8 // len(Index)*augment.ImageLen
 	Index  []int32 // each image's index in its split, which seeds its views
+	Label  []uint8 // each image's class (the supervised objective's target)
 }
 
 // Len is the number of images.
@@ -56,8 +57,8 @@ func (d Dataset) Len() int { return len(d.Index) }
 type Trainer struct {
 	Cfg  Config
 	Enc  *model.Encoder
-	Head *model.Head
 	Opt  optim.Optimizer
+	obj  objective
 	data Dataset
 
 	// Position: Epoch epochs are complete and Step steps of the next one.
@@ -68,8 +69,6 @@ type Trainer struct {
 	History      []float64 // mean loss of each completed epoch
 
 	params []*nn.Param
-	nt     *loss.NTXent
-	dz     []float32
 	feed   *feeder
 }
 
@@ -85,7 +84,7 @@ func New(cfg Config, data Dataset) (*Trainer, error) {
 	}
 	r := rand.New(rand.NewPCG(cfg.Seed, InitStream))
 	t.Enc.Init(r)
-	t.Head.Init(r)
+	t.obj.init(r)
 	return t, nil
 }
 
@@ -93,28 +92,30 @@ func build(cfg Config, data Dataset) (*Trainer, error) {
 	if err := cfg.validate(data); err != nil {
 		return nil, err
 	}
-	views := 2 * cfg.Batch
-	enc, err := model.NewEncoder(cfg.Stem, views)
+	obj, err := newObjective(cfg, 2*cfg.Batch)
 	if err != nil {
 		return nil, err
 	}
-	head := model.NewHead(model.FeatureDim, cfg.ProjHidden, cfg.ProjOut, views)
-	params := append(enc.Params(), head.Params()...)
+	rows := obj.views() * cfg.Batch
+	enc, err := model.NewEncoder(cfg.Stem, rows)
+	if err != nil {
+		return nil, err
+	}
+	params := append(enc.Params(), obj.state().Params...)
 	opt, err := optim.New(cfg.Optimizer, params, cfg.Momentum, cfg.WeightDecay)
 	if err != nil {
 		return nil, err
 	}
-	return &Trainer{
-		Cfg: cfg, Enc: enc, Head: head, Opt: opt, data: data, params: params,
-		nt: loss.NewNTXent(cfg.Tau, views, cfg.ProjOut),
-		dz: make([]float32, views*cfg.ProjOut),
-	}, nil
+	return &Trainer{Cfg: cfg, Enc: enc, Opt: opt, obj: obj, data: data, params: params}, nil
 }
 
 func (c Config) validate(data Dataset) error {
 	var errs []error
 	if c.Batch < 2 {
 		errs = append(errs, fmt.Errorf("batch %d: NT-Xent needs at least 2 images per step", c.Batch))
+	}
+	if len(data.Label) != data.Len() || len(data.Pixels) != data.Len()*augment.ImageLen {
+		errs = append(errs, fmt.Errorf("dataset of %d indices has %d labels and %d pixel bytes", data.Len(), len(data.Label), len(data.Pixels)))
 	}
 	if data.Len() < c.Batch {
 		errs = append(errs, fmt.Errorf("%d images is less than one batch of %d", data.Len(), c.Batch))
@@ -133,6 +134,9 @@ func (c Config) validate(data Dataset) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Views is the number of views a step feeds the encoder.
+func (t *Trainer) Views() int { return t.obj.views() * t.Cfg.Batch }
 
 // StepsPerEpoch is the number of full batches in an epoch; the last,
 // incomplete one is dropped.
@@ -165,7 +169,7 @@ type StepResult struct {
 }
 
 // TrainStep runs one step: augment the next batch (prefetched), forward,
-// NT-Xent, backward, update.
+// loss, backward, update.
 func (t *Trainer) TrainStep() (StepResult, error) {
 	if t.Done() {
 		return StepResult{}, errors.New("train: the run is already complete")
@@ -175,16 +179,14 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	}
 	b := t.feed.next()
 	defer t.feed.recycle(b)
-	views := 2 * t.Cfg.Batch
+	rows := t.obj.views() * t.Cfg.Batch
 	nn.ZeroGrads(t.params)
-	z := t.Head.Forward(t.Enc.Forward(b.x, views), views)
-	l := t.nt.Forward(z, views)
+	l := t.obj.forward(t.Enc.Forward(b.x, rows), b.labels, rows)
 	res := StepResult{Epoch: t.Epoch, Step: t.Step, GlobalStep: t.GlobalStep(), Loss: l, LR: t.LR()}
 	if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
 		return res, fmt.Errorf("epoch %d step %d: %w (%v)", t.Epoch+1, t.Step+1, ErrNonFinite, l)
 	}
-	t.nt.Backward(t.dz, views, 1)
-	t.Enc.Backward(t.Head.Backward(t.dz, views), views)
+	t.Enc.Backward(t.obj.backward(rows), rows)
 	t.Opt.Step(res.LR)
 	t.EpochLossSum += float64(l)
 	t.Step++
