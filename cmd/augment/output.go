@@ -27,7 +27,7 @@ const (
 // inherited are the input's metadata keys that describe the views too.
 var inherited = []string{arrowio.MetaClassNames, arrowio.MetaSplit, arrowio.MetaSource, arrowio.MetaSourceSHA256}
 
-func viewSchema(c *cli, in map[string]string) (*arrow.Schema, error) {
+func viewSchema(c *cli, in map[string]string, images int) (*arrow.Schema, error) {
 	cfg, err := json.Marshal(c.Config())
 	if err != nil {
 		return nil, err
@@ -41,6 +41,7 @@ func viewSchema(c *cli, in map[string]string) (*arrow.Schema, error) {
 		"shuffle":            strconv.FormatBool(c.Shuffle),
 		"layout":             "view-major",
 		"augment_config":     string(cfg),
+		"images":             strconv.Itoa(images),
 	}
 	for _, k := range inherited {
 		if v, ok := in[k]; ok {
@@ -53,7 +54,7 @@ func viewSchema(c *cli, in map[string]string) (*arrow.Schema, error) {
 // writeViews writes c.Epochs passes of views of t, one record batch per batch
 // of images.
 func writeViews(c *cli, t *table, stdout io.Writer) error {
-	schema, err := viewSchema(c, t.meta)
+	schema, err := viewSchema(c, t.meta, t.len())
 	if err != nil {
 		return err
 	}
