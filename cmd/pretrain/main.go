@@ -4,10 +4,13 @@
 // instead (the supervised baseline).
 //
 //	pretrain [flags] [INPUT|-]
+//	augment --batch 256 --epochs 100 data/train.arrow | pretrain -
 //
 // Each step draws two augmented views of each of --batch images (augmented
 // on a goroutine of its own, a step ahead), runs them through the encoder
-// and head, and takes an optimizer step on the NT-Xent loss. Checkpoints go
+// and head, and takes an optimizer step on the NT-Xent loss. INPUT may also
+// be a view stream from augment (with the same --batch), whose views are
+// then used as they come. Checkpoints go
 // to --out-dir as simclr_epochNNN.safetensors every --save-every epochs and
 // at the end; Ctrl-C saves one where the run stands and exits. --resume
 // continues a run bit for bit under the checkpoint's own settings.
@@ -83,26 +86,14 @@ func run(args []string) error {
 	if c.Threads > 0 {
 		kern.SetThreads(c.Threads)
 	}
-	data, err := load(c.Input, c.Limit)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
-		return err
-	}
-	var t *train.Trainer
-	if c.Resume != "" {
-		t, err = train.Resume(c.Resume, data)
-		if err == nil {
-			fmt.Fprintf(os.Stderr, "pretrain: resumed %s at epoch %d step %d of %d (its settings apply)\n", c.Resume, t.Epoch, t.Step, t.Cfg.Epochs)
-		}
-	} else {
-		t, err = train.New(c.config(), data)
-	}
+	t, err := trainer(&c)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
+	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
+		return err
+	}
 	if c.Log == "" {
 		c.Log = filepath.Join(c.OutDir, "log.jsonl")
 	}
@@ -129,15 +120,55 @@ func (c *cli) config() train.Config {
 	}
 }
 
-// load reads the whole image table into memory (150 MB for CIFAR-10's
-// training split), keeping the first limit images when limit > 0.
-func load(path string, limit int) (train.Dataset, error) {
-	var d train.Dataset
-	r, err := arrowio.OpenImages(path)
+// trainer builds the run: fresh or resumed, over the image table read into
+// memory (150 MB for CIFAR-10's training split; --limit keeps the first N
+// images) or over a view stream from augment, which it reads as it trains.
+func trainer(c *cli) (*train.Trainer, error) {
+	r, err := arrowio.OpenImages(c.Input)
 	if err != nil {
-		return d, err
+		return nil, err
 	}
-	defer r.Close()
+	var (
+		data   train.Dataset
+		stream *train.Stream
+	)
+	if train.IsStream(r) {
+		if c.Limit > 0 {
+			r.Close()
+			return nil, fmt.Errorf("--limit applies to image tables; %s is a view stream", c.Input)
+		}
+		if stream, err = train.OpenStream(r, c.Input); err != nil {
+			r.Close()
+			return nil, err
+		}
+	} else {
+		defer r.Close()
+		if data, err = load(r, c.Input, c.Limit); err != nil {
+			return nil, err
+		}
+	}
+	var t *train.Trainer
+	switch {
+	case c.Resume != "":
+		t, err = train.Resume(c.Resume, data, stream)
+		if err == nil {
+			fmt.Fprintf(os.Stderr, "pretrain: resumed %s at epoch %d step %d of %d (its settings apply)\n", c.Resume, t.Epoch, t.Step, t.Cfg.Epochs)
+		}
+	case stream != nil:
+		t, err = train.NewFromStream(c.config(), stream)
+	default:
+		t, err = train.New(c.config(), data)
+	}
+	if err != nil && stream != nil {
+		r.Close()
+	}
+	return t, err
+}
+
+// load reads the image table r into memory, keeping the first limit images
+// when limit > 0.
+func load(r *arrowio.ImageReader, path string, limit int) (train.Dataset, error) {
+	var d train.Dataset
 	for r.Next() && (limit <= 0 || len(d.Index) < limit) {
 		b := r.Batch()
 		n := b.Len()

@@ -48,7 +48,7 @@ func (t *Trainer) Checkpoint(path string) error {
 		"epoch_loss_sum":  strconv.FormatFloat(t.EpochLossSum, 'g', -1, 64),
 		"loss_history":    string(hist),
 		"optimizer_steps": strconv.FormatInt(*t.Opt.Steps(), 10),
-		"images":          strconv.Itoa(t.data.Len()),
+		"images":          strconv.Itoa(t.images()),
 	}
 	tensors := t.state().Tensors()
 	return safetensors.Save(path, tensors, meta)
@@ -60,20 +60,22 @@ func (t *Trainer) state() model.State {
 }
 
 // Resume rebuilds a trainer from a checkpoint written by Checkpoint, to
-// continue on data exactly where it stopped, under the stored config.
-func Resume(path string, data Dataset) (*Trainer, error) {
+// continue on data, or on stream when it is set, exactly where it stopped,
+// under the stored config. A stream must be the one the run started with
+// (the same augment command): the views of the steps taken are skipped.
+func Resume(path string, data Dataset, stream *Stream) (*Trainer, error) {
 	f, err := safetensors.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	t, err := resume(f, data)
+	t, err := resume(f, data, stream)
 	if err != nil {
 		return nil, fmt.Errorf("resume from %s: %w", path, err)
 	}
 	return t, nil
 }
 
-func resume(f *safetensors.File, data Dataset) (*Trainer, error) {
+func resume(f *safetensors.File, data Dataset, stream *Stream) (*Trainer, error) {
 	m := f.Metadata
 	if m[MetaFormat] != Format {
 		return nil, fmt.Errorf("not a pretraining checkpoint (format %q, want %q)", m[MetaFormat], Format)
@@ -85,12 +87,12 @@ func resume(f *safetensors.File, data Dataset) (*Trainer, error) {
 	if cfg.Objective == "" { // written before the supervised objective existed
 		cfg.Objective = ObjectiveSimCLR
 	}
-	if images, _ := strconv.Atoi(m["images"]); images != data.Len() {
-		return nil, fmt.Errorf("the run trained on %s images, this input has %d", m["images"], data.Len())
-	}
-	t, err := build(cfg, data)
+	t, err := newWithData(cfg, data, stream)
 	if err != nil {
 		return nil, err
+	}
+	if images, _ := strconv.Atoi(m["images"]); images != t.images() {
+		return nil, fmt.Errorf("the run trained on %s images, this input has %d", m["images"], t.images())
 	}
 	if err := t.state().Load(f); err != nil {
 		return nil, err

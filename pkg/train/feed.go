@@ -10,9 +10,9 @@ import (
 // floats, view-major (view 0 of every image, then view 1), the layout
 // NT-Xent expects, and the B images' labels.
 type batch struct {
-	epoch, step int
-	x           []float32
-	labels      []uint8
+	x      []float32
+	labels []uint8
+	err    error // the source failed; no more batches follow
 }
 
 // feeder augments batches on a goroutine of its own, one step ahead of
@@ -35,6 +35,10 @@ func newFeeder(t *Trainer) *feeder {
 	for range 2 {
 		f.free <- &batch{x: make([]float32, views*augment.ImageLen), labels: make([]uint8, b)}
 	}
+	if t.stream != nil {
+		go f.fromStream(t.stream, nv, b, t.GlobalStep())
+		return f
+	}
 	cfg, data, seed := t.Cfg, t.data, t.Cfg.Seed
 	epoch, step, spe := t.Epoch, t.Step, t.StepsPerEpoch()
 	go func() {
@@ -44,10 +48,8 @@ func newFeeder(t *Trainer) *feeder {
 		for ; epoch < cfg.Epochs; epoch, step = epoch+1, 0 {
 			perm := order(seed, epoch, data.Len())
 			for ; step < spe; step++ {
-				var bt *batch
-				select {
-				case bt = <-f.free:
-				case <-f.quit:
+				bt := f.take()
+				if bt == nil {
 					return
 				}
 				for i, p := range perm[step*b : (step+1)*b] {
@@ -57,10 +59,7 @@ func newFeeder(t *Trainer) *feeder {
 				}
 				cfg.Augment.Batch(pix, src, seed, epoch, idx, nv, 1)
 				augment.ToNHWC(bt.x, pix, augment.CIFAR10Mean, augment.CIFAR10Std)
-				bt.epoch, bt.step = epoch, step
-				select {
-				case f.out <- bt:
-				case <-f.quit:
+				if !f.send(bt) {
 					return
 				}
 			}
@@ -69,6 +68,33 @@ func newFeeder(t *Trainer) *feeder {
 	return f
 }
 
-func (f *feeder) next() *batch     { return <-f.out }
+// send hands a batch to the trainer; false when the trainer has stopped.
+func (f *feeder) send(b *batch) bool {
+	select {
+	case f.out <- b:
+		return true
+	case <-f.quit:
+		return false
+	}
+}
+
+// take waits for a free batch buffer; nil when the trainer has stopped.
+func (f *feeder) take() *batch {
+	select {
+	case b := <-f.free:
+		return b
+	case <-f.quit:
+		return nil
+	}
+}
+
+func (f *feeder) next() (*batch, error) {
+	b := <-f.out
+	if b.err != nil {
+		return nil, b.err
+	}
+	return b, nil
+}
+
 func (f *feeder) recycle(b *batch) { f.free <- b }
 func (f *feeder) stop()            { close(f.quit) }

@@ -60,6 +60,8 @@ type Trainer struct {
 	Opt  optim.Optimizer
 	obj  objective
 	data Dataset
+	// stream, when set, supplies ready-made views instead of data.
+	stream *Stream
 
 	// Position: Epoch epochs are complete and Step steps of the next one.
 	Epoch, Step int
@@ -76,20 +78,26 @@ type Trainer struct {
 // --random-init with the same seed gives the same encoder as New.
 const InitStream = 0x5eed
 
-// New builds a freshly initialised trainer.
+// New builds a freshly initialised trainer that augments data in-process.
 func New(cfg Config, data Dataset) (*Trainer, error) {
-	t, err := build(cfg, data)
+	t, err := newWithData(cfg, data, nil)
 	if err != nil {
 		return nil, err
 	}
-	r := rand.New(rand.NewPCG(cfg.Seed, InitStream))
-	t.Enc.Init(r)
-	t.obj.init(r)
+	t.init()
 	return t, nil
 }
 
-func build(cfg Config, data Dataset) (*Trainer, error) {
-	if err := cfg.validate(data); err != nil {
+func (t *Trainer) init() {
+	r := rand.New(rand.NewPCG(t.Cfg.Seed, InitStream))
+	t.Enc.Init(r)
+	t.obj.init(r)
+}
+
+// newWithData builds an uninitialised trainer over data or, when stream is
+// set, over a view stream.
+func newWithData(cfg Config, data Dataset, stream *Stream) (*Trainer, error) {
+	if err := cfg.validate(data, stream); err != nil {
 		return nil, err
 	}
 	obj, err := newObjective(cfg, 2*cfg.Batch)
@@ -106,19 +114,28 @@ func build(cfg Config, data Dataset) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Trainer{Cfg: cfg, Enc: enc, Opt: opt, obj: obj, data: data, params: params}, nil
+	if stream != nil && stream.Views != obj.views() {
+		return nil, fmt.Errorf("%s: %d views per image; the %s objective takes %d", stream.Name, stream.Views, cfg.Objective, obj.views())
+	}
+	return &Trainer{Cfg: cfg, Enc: enc, Opt: opt, obj: obj, data: data, stream: stream, params: params}, nil
 }
 
-func (c Config) validate(data Dataset) error {
+func (c Config) validate(data Dataset, stream *Stream) error {
 	var errs []error
 	if c.Batch < 2 {
 		errs = append(errs, fmt.Errorf("batch %d: NT-Xent needs at least 2 images per step", c.Batch))
 	}
-	if len(data.Label) != data.Len() || len(data.Pixels) != data.Len()*augment.ImageLen {
+	images := data.Len()
+	if stream != nil {
+		images = stream.Images
+		if stream.Batch != c.Batch {
+			errs = append(errs, fmt.Errorf("%s: batches of %d images, but the batch is %d (give augment and pretrain the same --batch)", stream.Name, stream.Batch, c.Batch))
+		}
+	} else if len(data.Label) != data.Len() || len(data.Pixels) != data.Len()*augment.ImageLen {
 		errs = append(errs, fmt.Errorf("dataset of %d indices has %d labels and %d pixel bytes", data.Len(), len(data.Label), len(data.Pixels)))
 	}
-	if data.Len() < c.Batch {
-		errs = append(errs, fmt.Errorf("%d images is less than one batch of %d", data.Len(), c.Batch))
+	if images < c.Batch {
+		errs = append(errs, fmt.Errorf("%d images is less than one batch of %d", images, c.Batch))
 	}
 	if c.Epochs < 1 {
 		errs = append(errs, fmt.Errorf("epochs %d: want at least 1", c.Epochs))
@@ -140,7 +157,15 @@ func (t *Trainer) Views() int { return t.obj.views() * t.Cfg.Batch }
 
 // StepsPerEpoch is the number of full batches in an epoch; the last,
 // incomplete one is dropped.
-func (t *Trainer) StepsPerEpoch() int { return t.data.Len() / t.Cfg.Batch }
+func (t *Trainer) StepsPerEpoch() int { return t.images() / t.Cfg.Batch }
+
+// images is the size of the dataset an epoch passes over.
+func (t *Trainer) images() int {
+	if t.stream != nil {
+		return t.stream.Images
+	}
+	return t.data.Len()
+}
 
 // GlobalStep counts the steps taken over the whole run.
 func (t *Trainer) GlobalStep() int { return t.Epoch*t.StepsPerEpoch() + t.Step }
@@ -177,7 +202,10 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	if t.feed == nil {
 		t.feed = newFeeder(t)
 	}
-	b := t.feed.next()
+	b, err := t.feed.next()
+	if err != nil {
+		return StepResult{}, err
+	}
 	defer t.feed.recycle(b)
 	rows := t.obj.views() * t.Cfg.Batch
 	nn.ZeroGrads(t.params)

@@ -60,7 +60,7 @@ func TestResumeIsExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.Close()
-	resumed, err := Resume(path, data)
+	resumed, err := Resume(path, data, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestResumeRejectsOtherData(t *testing.T) {
 	if err := tr.Checkpoint(path); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Resume(path, synthetic(12)); err == nil || !strings.Contains(err.Error(), "8 images") {
+	if _, err := Resume(path, synthetic(12), nil); err == nil || !strings.Contains(err.Error(), "8 images") {
 		t.Fatalf("error %v, want one about the 8 images trained on", err)
 	}
 }
