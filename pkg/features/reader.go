@@ -7,6 +7,8 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
+
+	"github.com/simclr-go/simclr/pkg/arrowio"
 )
 
 // Reader reads a feature table batch by batch, from an Arrow IPC file or
@@ -25,7 +27,7 @@ import (
 // features. Errors name the input.
 type Reader struct {
 	name   string
-	src    *source
+	src    *arrowio.RecordReader
 	file   *os.File // opened by Open
 	size   int64    // of the file Open opened, to size ReadAll's slices
 	schema *arrow.Schema
@@ -58,16 +60,17 @@ func Open(path string) (*Reader, error) {
 }
 
 // NewReader reads a feature table from r, which must be at its start; name
-// identifies it in errors.
+// identifies it in errors. It holds an Arrow IPC file or stream, which
+// arrowio.OpenIPC tells apart.
 func NewReader(r io.Reader, name string) (*Reader, error) {
-	src, err := openSource(r)
+	src, err := arrowio.OpenIPC(r, name)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
-	schema := src.rs.Schema()
+	schema := src.Schema()
 	cols, err := checkSchema(schema)
 	if err != nil {
-		src.close()
+		src.Close()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return &Reader{name: name, src: src, schema: schema, cols: cols}, nil
@@ -91,15 +94,16 @@ func (r *Reader) Next() bool {
 	if r.err != nil || r.done {
 		return false
 	}
-	rec, err := r.src.read()
-	if err == io.EOF {
+	rec, err := r.src.Read()
+	switch {
+	case err == io.EOF:
 		r.done = true
 		return false
+	case err != nil:
+		r.err = err
+		return false
 	}
-	if err == nil {
-		err = r.load(rec)
-	}
-	if err != nil {
+	if err := r.load(rec); err != nil {
 		r.err = fmt.Errorf("%s: after %d rows: %w", r.name, r.rows, err)
 		return false
 	}
@@ -142,7 +146,7 @@ func (r *Reader) Err() error { return r.err }
 
 // Close releases the reader and closes the file Open opened.
 func (r *Reader) Close() error {
-	err := r.src.close()
+	err := r.src.Close()
 	if r.file != nil {
 		if cerr := r.file.Close(); err == nil {
 			err = cerr
