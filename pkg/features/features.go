@@ -21,7 +21,6 @@ package features
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 
@@ -169,5 +168,3 @@ func (l layout) check(b Batch, first int) error {
 	}
 	return nil
 }
-
-var errClosed = errors.New("use after Close or Abort")

@@ -34,7 +34,8 @@ func writeAll(t *testing.T, w *Writer, b Batch, pieces ...int) {
 	t.Helper()
 	at := 0
 	for _, n := range pieces {
-		if err := w.Write(b.slice(at, at+n, w.Dim())); err != nil {
+		piece := Batch{Index: b.Index[at : at+n], Label: b.Label[at : at+n], Features: b.Features[at*w.Dim() : (at+n)*w.Dim()]}
+		if err := w.Write(piece); err != nil {
 			t.Fatal(err)
 		}
 		at += n
