@@ -14,10 +14,10 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/ipc"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
+	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
 	"github.com/simclr-go/simclr/pkg/augment"
 )
 
@@ -240,30 +240,12 @@ func TestPreview(t *testing.T) {
 	}
 }
 
-// writeIPC writes one record of the given columns as an IPC stream.
-func writeIPC(t *testing.T, schema *arrow.Schema, cols ...arrow.Array) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(schema))
-	rec := array.NewRecord(schema, cols, int64(cols[0].Len()))
-	defer rec.Release()
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 func TestBadInput(t *testing.T) {
 	mem := memory.DefaultAllocator
-	ints := func() arrow.Array {
-		b := array.NewInt64Builder(mem)
-		b.AppendValues([]int64{1, 2}, nil)
-		return b.NewArray()
-	}
-	otherSchema := writeIPC(t, arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Int64}}, nil), ints())
+	ints := array.NewInt64Builder(mem)
+	ints.AppendValues([]int64{1, 2}, nil)
+	otherSchema := arrowiotest.Stream(t, array.NewRecord(
+		arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Int64}}, nil), []arrow.Array{ints.NewArray()}, 2))
 
 	// Same columns, but 3x16x16 images.
 	small := arrow.FixedSizeListOf(768, arrow.PrimitiveTypes.Uint8)
@@ -279,8 +261,7 @@ func TestBadInput(t *testing.T) {
 	rb.Field(1).(*array.Uint8Builder).Append(0)
 	rb.Field(2).(*array.FixedSizeListBuilder).Append(true)
 	rb.Field(2).(*array.FixedSizeListBuilder).ValueBuilder().(*array.Uint8Builder).AppendValues(make([]uint8, 768), nil)
-	rec := rb.NewRecord()
-	wrongShape := writeIPC(t, smallSchema, rec.Columns()...)
+	wrongShape := arrowiotest.Stream(t, rb.NewRecord())
 
 	var full bytes.Buffer
 	w, err := arrowio.NewImageWriter(&full, "test", arrowio.ImageSchema(nil))

@@ -12,8 +12,9 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/ipc"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
 )
 
 // makeBatch returns n rows whose values derive from their index, so any
@@ -89,9 +90,6 @@ func writeTable(t *testing.T, file bool, rows, step int, extra ...string) []byte
 	return data
 }
 
-// onlyReader hides every method but Read, as a pipe would.
-type onlyReader struct{ io.Reader }
-
 // readAll reads a whole table, checking batch sizes on the way.
 func readAll(t *testing.T, r *ImageReader) (ImageBatch, []int) {
 	t.Helper()
@@ -145,7 +143,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 			var src io.Reader = bytes.NewReader(data)
 			if tt.pipe {
-				src = onlyReader{src}
+				src = arrowiotest.Pipe(src)
 			}
 			r, err := NewImageReader(src, "t.arrow")
 			if err != nil {
@@ -254,7 +252,7 @@ func TestTruncatedInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var src io.Reader = bytes.NewReader(tt.data)
 			if tt.pipe {
-				src = onlyReader{src}
+				src = arrowiotest.Pipe(src)
 			}
 			err := readErr(src)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "in.arrow: ") {
@@ -279,20 +277,12 @@ func readErr(src io.Reader) error {
 // rawTable writes one record of arbitrary schema as an IPC stream, built by fill.
 func rawTable(t *testing.T, schema *arrow.Schema, fill func(b *array.RecordBuilder)) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(schema))
 	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 	defer b.Release()
 	fill(b)
 	rec := b.NewRecord()
 	defer rec.Release()
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return arrowiotest.Stream(t, rec)
 }
 
 // editSchema returns the image schema with field i replaced by f (or

@@ -2,7 +2,6 @@ package features
 
 import (
 	"bytes"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,8 +11,9 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/ipc"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
 )
 
 // sample returns n rows of width dim with values that identify their place.
@@ -44,9 +44,6 @@ func writeAll(t *testing.T, w *Writer, b Batch, pieces ...int) {
 		t.Fatal(err)
 	}
 }
-
-// pipe hides everything but Read, as a pipe would.
-type pipe struct{ io.Reader }
 
 func TestRoundTrip(t *testing.T) {
 	const dim = 5
@@ -79,9 +76,9 @@ func TestRoundTrip(t *testing.T) {
 		read func() (*Table, error)
 	}{
 		{"file", func() (*Table, error) { return ReadAll(file) }},
-		{"file through a pipe", func() (*Table, error) { return ReadAllFrom(pipe{bytes.NewReader(fileBytes)}, "p") }},
+		{"file through a pipe", func() (*Table, error) { return ReadAllFrom(arrowiotest.Pipe(bytes.NewReader(fileBytes)), "p") }},
 		{"stream", func() (*Table, error) { return ReadAllFrom(bytes.NewReader(stream.Bytes()), "s") }},
-		{"stream through a pipe", func() (*Table, error) { return ReadAllFrom(pipe{bytes.NewReader(stream.Bytes())}, "p") }},
+		{"stream through a pipe", func() (*Table, error) { return ReadAllFrom(arrowiotest.Pipe(bytes.NewReader(stream.Bytes())), "p") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tc.read()
@@ -214,26 +211,7 @@ func rawTable(t *testing.T, schema *arrow.Schema, rows string) []byte {
 		t.Fatal(err)
 	}
 	defer rec.Release()
-	f, err := os.CreateTemp(t.TempDir(), "raw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w, err := ipc.NewFileWriter(f, ipc.WithSchema(schema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(f.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return arrowiotest.File(t, rec)
 }
 
 func schemaOf(feature arrow.DataType, label arrow.DataType, meta map[string]string) *arrow.Schema {
