@@ -27,8 +27,12 @@ var (
 // Kernel names the micro-kernel in use ("avx512" or "generic").
 func Kernel() string { return kernelName }
 
-// UseGeneric switches to the portable micro-kernel (tests and comparisons).
-func UseGeneric() { microKernel, kernelName = kernelGeneric, "generic" }
+// UseGeneric switches to the portable micro-kernels and conversions (tests
+// and comparisons).
+func UseGeneric() {
+	microKernel, kernelName = kernelGeneric, "generic"
+	microKernel16, useBF16AVX = kernelGeneric16, false
+}
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices,
 // where op(X) is X or its transpose. op(A) is m×k, op(B) is k×n, C is m×n.
@@ -39,7 +43,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return
 	}
-	g := gemm{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
+	g := gemm{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, BF16()}
 	// Split C into as many strips as there are threads along its longer
 	// side, in whole tiles, so each worker packs and writes only its own.
 	if m >= n {
@@ -72,13 +76,17 @@ type gemm struct {
 	beta           float32
 	c              []float32
 	ldc            int
+	bf16           bool // round the inputs to bfloat16 (SetBF16)
 }
 
 // scratch is one worker's packing space, reused across calls.
 type scratch struct {
-	a    [mc * kc]float32
-	b    [kc * nc]float32
-	tile [mr * nr]float32
+	a     [mc * kc]float32
+	b     [kc * nc]float32
+	tile  [mr * nr]float32
+	a16   [mc * kc / 2]uint32 // bf16 pairs
+	b16   [kc / 2 * nc]uint32
+	col16 [kc / 2]uint32
 }
 
 // scratches keeps packing space for reuse. Unlike a sync.Pool it survives
@@ -123,6 +131,10 @@ func (g *gemm) block(i0, i1, j0, j1 int) {
 	}
 	s := getScratch()
 	defer putScratch(s)
+	if g.bf16 {
+		g.block16(s, i0, i1, j0, j1)
+		return
+	}
 	packAll := g.alpha != 1
 	for jc := j0; jc < j1; jc += nc {
 		nb := min(nc, j1-jc)
@@ -159,22 +171,27 @@ func (g *gemm) block(i0, i1, j0, j1 int) {
 							microKernel(kb, a, ar, ap, b, nr, g.c[ci:], g.ldc, add)
 							continue
 						}
-						// Edge tile: compute into scratch, copy the valid part.
 						microKernel(kb, a, ar, ap, b, nr, s.tile[:], nr, false)
-						for r := 0; r < rows; r++ {
-							dst := g.c[ci+r*g.ldc : ci+r*g.ldc+cols]
-							src := s.tile[r*nr : r*nr+cols]
-							if add {
-								for j, v := range src {
-									dst[j] += v
-								}
-							} else {
-								copy(dst, src)
-							}
-						}
+						g.edge(s, ci, rows, cols, add)
 					}
 				}
 			}
+		}
+	}
+}
+
+// edge copies the valid rows×cols part of an edge tile, computed into
+// s.tile, to C at offset ci (adding when add).
+func (g *gemm) edge(s *scratch, ci, rows, cols int, add bool) {
+	for r := 0; r < rows; r++ {
+		dst := g.c[ci+r*g.ldc : ci+r*g.ldc+cols]
+		src := s.tile[r*nr : r*nr+cols]
+		if add {
+			for j, v := range src {
+				dst[j] += v
+			}
+		} else {
+			copy(dst, src)
 		}
 	}
 }

@@ -51,11 +51,48 @@ func addToAVX(dst, src *float32, n int)
 //go:noescape
 func maxToAVX(dst, src *float32, n int)
 
-// useAVX512 selects the assembly bodies of the vector kernels.
-var useAVX512 = cpu.X86.HasAVX512F
+// useAVX512 selects the assembly bodies of the vector kernels, and
+// useBF16AVX those of bf16 mode.
+var (
+	useAVX512  = cpu.X86.HasAVX512F
+	useBF16AVX = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BF16
+)
 
 func init() {
 	if useAVX512 {
 		microKernel, kernelName = kernelAVX512, "avx512"
 	}
+	if useBF16AVX {
+		microKernel16 = kernelAVX16
+	}
 }
+
+func kernelAVX16(kp int, a []uint32, ar, ap int, b []uint32, bp int, c []float32, ldc int, add bool) {
+	if kp == 0 {
+		kernelGeneric16(kp, a, ar, ap, b, bp, c, ldc, add)
+		return
+	}
+	_ = a[(mr-1)*ar+(kp-1)*ap]
+	_ = b[(kp-1)*bp+nr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	switch {
+	case ar == 1:
+		kernelCM16(kp, &a[0], ap, &b[0], bp, &c[0], ldc, add)
+	case ap == 1:
+		kernelRM16(kp, &a[0], ar, &b[0], bp, &c[0], ldc, add)
+	default:
+		kernelGeneric16(kp, a, ar, ap, b, bp, c, ldc, add)
+	}
+}
+
+//go:noescape
+func kernelCM16(kp int, a *uint32, astep int, b *uint32, bstep int, c *float32, ldc int, add bool)
+
+//go:noescape
+func kernelRM16(kp int, a *uint32, lda int, b *uint32, bstep int, c *float32, ldc int, add bool)
+
+//go:noescape
+func cvtBF16AVX(dst *uint32, src *float32, n int)
+
+//go:noescape
+func interleaveBF16AVX(dst *uint32, lo, hi *float32, n int)

@@ -15,14 +15,5 @@ func kernelGeneric(kc int, a []float32, ar, ap int, b []float32, bp int, c []flo
 			}
 		}
 	}
-	for i := 0; i < mr; i++ {
-		ci := c[i*ldc : i*ldc+nr]
-		if add {
-			for j := range ci {
-				ci[j] += acc[i*nr+j]
-			}
-		} else {
-			copy(ci, acc[i*nr:i*nr+nr])
-		}
-	}
+	storeTile(acc[:], c, ldc, add)
 }

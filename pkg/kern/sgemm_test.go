@@ -43,8 +43,8 @@ func randSlice(r *rand.Rand, n int) []float32 {
 
 // withKernel runs f once per available micro-kernel.
 func withKernel(t *testing.T, f func(t *testing.T)) {
-	saved, savedName := microKernel, kernelName
-	defer func() { microKernel, kernelName = saved, savedName }()
+	saved, savedName, saved16, savedBF16 := microKernel, kernelName, microKernel16, useBF16AVX
+	defer func() { microKernel, kernelName, microKernel16, useBF16AVX = saved, savedName, saved16, savedBF16 }()
 	if savedName != "generic" {
 		t.Run(savedName, f)
 	}
@@ -52,7 +52,25 @@ func withKernel(t *testing.T, f func(t *testing.T)) {
 	t.Run("generic", f)
 }
 
-func TestSgemm(t *testing.T) {
+func TestSgemm(t *testing.T) { testSgemm(t, false) }
+
+// In bf16 mode the reference multiplies the bf16-rounded inputs; only the
+// float32 accumulation differs.
+func TestSgemmBF16(t *testing.T) {
+	SetBF16(true)
+	defer SetBF16(false)
+	testSgemm(t, true)
+}
+
+func roundBF16(s []float32) []float32 {
+	out := make([]float32, len(s))
+	for i, v := range s {
+		out[i] = fromBF16(toBF16(v))
+	}
+	return out
+}
+
+func testSgemm(t *testing.T, bf16 bool) {
 	withKernel(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(1, 2))
 		sizes := [][3]int{{1, 1, 1}, {3, 7, 9}, {12, 32, 1}, {13, 33, 31}, {25, 65, 257}, {200, 70, 300}, {1, 100, 600}, {300, 1, 5}, {37, 1100, 20}, {8, 2304, 512}, {0, 5, 5}, {5, 5, 0}}
@@ -78,7 +96,11 @@ func TestSgemm(t *testing.T) {
 							c[i] = guard
 						}
 					}
-					want := refGemm(tr[0], tr[1], m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
+					ra, rb := a, b
+					if bf16 {
+						ra, rb = roundBF16(a), roundBF16(b)
+					}
+					want := refGemm(tr[0], tr[1], m, n, k, ab[0], ra, lda, rb, ldb, ab[1], c, ldc)
 					Sgemm(tr[0], tr[1], m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
 					for i, w := range want {
 						if i%ldc >= n || i >= m*ldc {
@@ -168,4 +190,10 @@ func BenchmarkSgemm(b *testing.B) {
 			b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
+}
+
+func BenchmarkSgemmBF16(b *testing.B) {
+	SetBF16(true)
+	defer SetBF16(false)
+	BenchmarkSgemm(b)
 }

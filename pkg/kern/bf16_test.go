@@ -1,0 +1,85 @@
+package kern
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestToBF16(t *testing.T) {
+	for _, c := range []struct {
+		in   float32
+		want uint32
+	}{
+		{1, 0x3f80},
+		{-2, 0xc000},
+		{math.Float32frombits(0x3f808000), 0x3f80}, // tie: to even (down)
+		{math.Float32frombits(0x3f818000), 0x3f82}, // tie: to even (up)
+		{math.Float32frombits(0x3f808001), 0x3f81}, // above the tie
+		{math.Float32frombits(0x00000001), 0x0000}, // denormal flushes
+		{math.Float32frombits(0x7f7fffff), 0x7f80}, // rounds up to +inf
+		{float32(math.Inf(-1)), 0xff80},
+	} {
+		if got := toBF16(c.in); got != c.want {
+			t.Errorf("toBF16(%#08x) = %#04x, want %#04x", math.Float32bits(c.in), got, c.want)
+		}
+	}
+	if nan := toBF16(float32(math.NaN())); fromBF16(nan) == fromBF16(nan) {
+		t.Error("NaN did not stay NaN")
+	}
+}
+
+// The assembly conversions must give the bits of the portable ones.
+func TestConversionsMatchGeneric(t *testing.T) {
+	if !useBF16AVX {
+		t.Skip("no AVX512_BF16 on this CPU")
+	}
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, n := range []int{1, 15, 16, 31, 32, 33, 100, 257} {
+		lo, hi := randSlice(r, n), randSlice(r, n)
+		fast, slow := make([]uint32, (n+1)/2), make([]uint32, (n+1)/2)
+		cvtBF16(fast, lo)
+		useBF16AVX = false
+		cvtBF16(slow, lo)
+		useBF16AVX = true
+		for i := range fast {
+			if fast[i] != slow[i] {
+				t.Fatalf("cvtBF16 n=%d: dword %d is %#08x, portable %#08x", n, i, fast[i], slow[i])
+			}
+		}
+		fast, slow = make([]uint32, n), make([]uint32, n)
+		interleaveBF16(fast, lo, hi)
+		useBF16AVX = false
+		interleaveBF16(slow, lo, hi)
+		useBF16AVX = true
+		for i := range fast {
+			if fast[i] != slow[i] {
+				t.Fatalf("interleaveBF16 n=%d: dword %d is %#08x, portable %#08x", n, i, fast[i], slow[i])
+			}
+		}
+	}
+}
+
+// The assembly kernels sum in the order of the portable one: identical bits.
+func TestBF16KernelsMatchGeneric(t *testing.T) {
+	if !useBF16AVX {
+		t.Skip("no AVX512_BF16 on this CPU")
+	}
+	r := rand.New(rand.NewPCG(5, 5))
+	const m, n, k = 37, 70, 301
+	a, b := randSlice(r, m*k), randSlice(r, k*n)
+	SetBF16(true)
+	defer SetBF16(false)
+	fast := make([]float32, m*n)
+	Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, fast, n)
+	saved16, savedAVX := microKernel16, useBF16AVX
+	microKernel16, useBF16AVX = kernelGeneric16, false
+	slow := make([]float32, m*n)
+	Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, slow, n)
+	microKernel16, useBF16AVX = saved16, savedAVX
+	for i := range fast {
+		if fast[i] != slow[i] {
+			t.Fatalf("C[%d] = %g, portable %g", i, fast[i], slow[i])
+		}
+	}
+}
