@@ -48,7 +48,9 @@ type cli struct {
 	Seed       uint64 `default:"0" env:"EXTRACT_SEED" help:"Seed of --random-init; the same seed as pretrain gives pretrain's initial encoder."`
 	Stem       string `default:"imagenet" enum:"imagenet,cifar" env:"EXTRACT_STEM" help:"Stem of --random-init, or of a checkpoint that does not say."`
 	Batch      int    `default:"512" env:"EXTRACT_BATCH" help:"Images per forward pass."`
+	Limit      int    `default:"0" env:"EXTRACT_LIMIT" help:"Extract the first N images only (0: all)."`
 	Threads    int    `default:"0" env:"EXTRACT_THREADS" help:"Cores for the kernels (0: all)."`
+	BF16       bool   `name:"bf16" env:"EXTRACT_BF16" help:"Multiply in bfloat16 with float32 accumulation (AVX512_BF16)."`
 }
 
 func run(args []string) error {
@@ -67,12 +69,20 @@ func run(args []string) error {
 	if c.Batch < 1 {
 		return fmt.Errorf("--batch %d: want at least 1", c.Batch)
 	}
+	if c.Limit < 0 {
+		return fmt.Errorf("--limit %d: want 0 (all) or more", c.Limit)
+	}
 	if c.Threads > 0 {
 		kern.SetThreads(c.Threads)
 	}
+	kern.SetBF16(c.BF16)
 	enc, meta, err := encoder(&c)
 	if err != nil {
 		return err
+	}
+	meta["precision"] = "fp32"
+	if c.BF16 {
+		meta["precision"] = "bf16"
 	}
 	in, err := arrowio.OpenImages(c.Input)
 	if err != nil {
@@ -89,7 +99,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	n, elapsed, err := extract(enc, in, out, c.Batch)
+	n, elapsed, err := extract(enc, in, out, c.Batch, c.Limit)
 	if err != nil {
 		out.Abort()
 		return err
@@ -97,8 +107,8 @@ func run(args []string) error {
 	if err := out.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "extract: %d images in %.1f s (%.0f images/s, stem %s, %d threads)\n",
-		n, elapsed.Seconds(), float64(n)/elapsed.Seconds(), enc.Stem, kern.Threads())
+	fmt.Fprintf(os.Stderr, "extract: %d images in %.1f s (%.0f images/s, stem %s, %s, %d threads)\n",
+		n, elapsed.Seconds(), float64(n)/elapsed.Seconds(), enc.Stem, meta["precision"], kern.Threads())
 	return nil
 }
 
@@ -148,16 +158,21 @@ func encoder(c *cli) (*model.Encoder, map[string]string, error) {
 }
 
 // extract streams the images of in through enc into out, batch images at a
-// time, and reports how many and how long.
-func extract(enc *model.Encoder, in *arrowio.ImageReader, out *features.Writer, batch int) (int, time.Duration, error) {
+// time, stopping after limit images when limit > 0, and reports how many and
+// how long.
+func extract(enc *model.Encoder, in *arrowio.ImageReader, out *features.Writer, batch, limit int) (int, time.Duration, error) {
 	start := time.Now()
 	bar := progress.New(progress.Stderr(), 0, 0, "images", 1)
 	x := make([]float32, batch*arrowio.ImageSize)
 	done := 0
-	for in.Next() {
+	for (limit <= 0 || done < limit) && in.Next() {
 		b := in.Batch()
-		for lo := 0; lo < b.Len(); lo += batch {
-			hi := min(lo+batch, b.Len())
+		rows := b.Len()
+		if limit > 0 {
+			rows = min(rows, limit-done)
+		}
+		for lo := 0; lo < rows; lo += batch {
+			hi := min(lo+batch, rows)
 			n := hi - lo
 			augment.ToNHWC(x[:n*arrowio.ImageSize], b.Pixels[lo*arrowio.ImageSize:hi*arrowio.ImageSize], augment.CIFAR10Mean, augment.CIFAR10Std)
 			feat := enc.Forward(x, n)
