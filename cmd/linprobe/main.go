@@ -42,7 +42,11 @@ best rate.
 
 --knn K adds the kNN accuracy of SSL benchmarks (InstDisc, MoCo): cosine
 similarity of L2-normalised features, the K most similar training rows vote
-with weight exp(sim/T). K=200, T=0.1 is the usual setting.`
+with weight exp(sim/T). K=200, T=0.1 is the usual setting.
+
+--map FILE draws a 2-d map of the test features: each row projected on
+the first two principal components of the test features, each feature
+standardised with their own mean and standard deviation, coloured by class.`
 
 type cli struct {
 	Train       string  `required:"" placeholder:"FILE" env:"LINPROBE_TRAIN" help:"Feature table of the training set (- for standard input)."`
@@ -56,6 +60,7 @@ type cli struct {
 	KNN         int     `name:"knn" placeholder:"K" env:"LINPROBE_KNN" help:"Also report the weighted kNN accuracy with K neighbours (200 is usual; 0: off)."`
 	KNNTemp     float64 `name:"knn-temperature" default:"0.1" env:"LINPROBE_KNN_TEMPERATURE" help:"Temperature of the kNN vote weights exp(sim/T)."`
 	Report      string  `placeholder:"FILE" env:"LINPROBE_REPORT" help:"Also write the results as JSON to FILE."`
+	Map         string  `placeholder:"FILE" env:"LINPROBE_MAP" help:"Also draw the test features' first two principal components (of the standardised features), coloured by class, as a PNG to FILE."`
 	Threads     int     `env:"LINPROBE_THREADS" help:"CPU cores to use (0: all)."`
 }
 
@@ -114,6 +119,12 @@ func (c *cli) evaluate(stdout, progress io.Writer) error {
 	}
 	rep := newReport(c, train, test)
 	rep.Seconds.Read = time.Since(start).Seconds()
+
+	if c.Map != "" { // first: it is quick, and a bad path fails at once
+		if err := drawMap(c.Map, test); err != nil {
+			return err
+		}
+	}
 
 	if c.KNN != 0 { // first, so that bad kNN arguments fail before the training
 		t := time.Now()
