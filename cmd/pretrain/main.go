@@ -67,6 +67,7 @@ type cli struct {
 	MaxSteps  int    `default:"0" env:"PRETRAIN_MAX_STEPS" help:"Stop after this many steps in this invocation (0: run to the end); a checkpoint is saved."`
 	Limit     int    `default:"0" env:"PRETRAIN_LIMIT" help:"Train on the first N images only (0: all)."`
 	Threads   int    `default:"0" env:"PRETRAIN_THREADS" help:"Cores for the kernels (0: all)."`
+	BF16      bool   `name:"bf16" env:"PRETRAIN_BF16" help:"Multiply in bfloat16 with float32 accumulation (AVX512_BF16); weights, gradients and optimizer stay float32."`
 	Log       string `placeholder:"FILE" env:"PRETRAIN_LOG" help:"JSON-lines log of every step and epoch (default OUT_DIR/log.jsonl)."`
 
 	augment.Flags `embed:""`
@@ -90,6 +91,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	kern.SetBF16(t.Cfg.BF16)
 	defer t.Close()
 	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
 		return err
@@ -116,7 +118,7 @@ func (c *cli) config() train.Config {
 		Objective: c.Objective, Stem: c.Stem, Epochs: c.Epochs, Batch: c.Batch, Tau: c.Tau,
 		Optimizer: c.Optimizer, LR: c.LR, Momentum: c.Momentum, WeightDecay: c.WeightDecay,
 		WarmupEpochs: c.WarmupEpochs, ProjHidden: c.ProjHidden, ProjOut: c.ProjOut,
-		Seed: c.Seed, Augment: aug,
+		Seed: c.Seed, Augment: aug, BF16: c.BF16,
 	}
 }
 
@@ -194,8 +196,12 @@ func loop(ctx context.Context, stop func(), t *train.Trainer, c *cli, log *json.
 	spe := t.StepsPerEpoch()
 	views := int64(t.Views())
 	bar := progress.New(progress.Stderr(), int64(t.GlobalStep()), int64(t.TotalSteps()), "views", views)
-	fmt.Fprintf(os.Stderr, "pretrain: %s, %d images, %d steps of %d views per epoch, %d epochs, stem %s, %d threads\n",
-		t.Cfg.Objective, t.StepsPerEpoch()*t.Cfg.Batch, spe, views, t.Cfg.Epochs, t.Cfg.Stem, kern.Threads())
+	precision := "fp32"
+	if kern.BF16() {
+		precision = "bf16"
+	}
+	fmt.Fprintf(os.Stderr, "pretrain: %s, %d images, %d steps of %d views per epoch, %d epochs, stem %s, %s, %d threads\n",
+		t.Cfg.Objective, t.StepsPerEpoch()*t.Cfg.Batch, spe, views, t.Cfg.Epochs, t.Cfg.Stem, precision, kern.Threads())
 	start, taken := time.Now(), 0
 	epochStart := time.Now()
 	for !t.Done() {

@@ -1,6 +1,7 @@
 package kern
 
 import (
+	"fmt"
 	"math"
 	"sync/atomic"
 )
@@ -110,6 +111,33 @@ func storeTile(acc, c []float32, ldc int, add bool) {
 
 var microKernel16 = kernelGeneric16
 
+// PackBF16 rounds src to bfloat16 and packs consecutive pairs into dst,
+// (len(src)+1)/2 dwords: a row of SgemmPairs' A.
+func PackBF16(dst []uint32, src []float32) {
+	if len(dst) != (len(src)+1)/2 {
+		panic(fmt.Sprintf("kern: PackBF16 of %d values into %d dwords, want %d", len(src), len(dst), (len(src)+1)/2))
+	}
+	cvtBF16(dst, src)
+}
+
+// SgemmPairs computes C = A·op(B) + beta*C in bf16 mode for an A (m×k)
+// already packed by PackBF16, row i at a[i*lda:]: a caller that produces A
+// (convolution's lowering) writes half the bytes and spares the conversion.
+// It panics on inconsistent shapes, as Sgemm.
+func SgemmPairs(m, n, k int, a []uint32, lda int, transB bool, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kern: negative gemm size m=%d n=%d k=%d", m, n, k))
+	}
+	checkMatrix("A pairs", m, (k+1)/2, lda, len(a))
+	checkBC(transB, m, n, k, len(b), ldb, len(c), ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	g := gemm{transB: transB, m: m, n: n, k: k, alpha: 1, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+		bf16: true, pairs: a, ldp: lda}
+	g.run()
+}
+
 // block16 is block in bf16 mode. Both operands are always packed, since
 // they must be converted: A as row-major bf16 rows (the row kernel reads
 // them in place) or, transposed, as column panels; B as 32-column panels
@@ -124,13 +152,33 @@ func (g *gemm) block16(s *scratch, i0, i1, j0, j1 int) {
 			g.packB16(s, pc, kb, jc, nb)
 			for ic := i0; ic < i1; ic += mc {
 				mb := min(mc, i1-ic)
-				ar, ap := g.packA16(s.a16[:], ic, mb, pc, kb)
+				ar, ap := kp, 1
+				if g.pairs == nil {
+					ar, ap = g.packA16(s.a16[:], ic, mb, pc, kb)
+				} else if full := mb / mr * mr; full < mb {
+					// Given pairs are read in place; only the last, partial
+					// panel is copied out, zero-padded.
+					for r := 0; r < mr; r++ {
+						dst := s.a16[r*kp : (r+1)*kp]
+						if full+r >= mb {
+							clear(dst)
+							continue
+						}
+						copy(dst, g.pairs[(ic+full+r)*g.ldp+pc/2:])
+					}
+				}
 				for jr := 0; jr < nb; jr += nr {
 					b := s.b16[jr*kp:]
 					for ir := 0; ir < mb; ir += mr {
 						ci := (ic+ir)*g.ldc + jc + jr
 						rows, cols := min(mr, mb-ir), min(nr, nb-jr)
-						a := s.a16[ir*kp:]
+						a, ar := s.a16[ir*kp:], ar
+						if g.pairs != nil {
+							a, ar = s.a16[:], kp
+							if rows == mr {
+								a, ar = g.pairs[(ic+ir)*g.ldp+pc/2:], g.ldp
+							}
+						}
 						if rows == mr && cols == nr {
 							microKernel16(kp, a, ar, ap, b, nr, g.c[ci:], g.ldc, add)
 							continue

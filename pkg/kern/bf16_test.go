@@ -83,3 +83,30 @@ func TestBF16KernelsMatchGeneric(t *testing.T) {
 		}
 	}
 }
+
+// SgemmPairs on packed rows equals bf16 mode's Sgemm on the float32 rows.
+func TestSgemmPairs(t *testing.T) {
+	withKernel(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(6, 6))
+		for _, sz := range [][3]int{{1, 1, 1}, {13, 33, 31}, {25, 70, 300}, {300, 64, 147}} {
+			m, n, k := sz[0], sz[1], sz[2]
+			a, b := randSlice(r, m*k), randSlice(r, n*k)
+			kp := (k + 1) / 2
+			pairs := make([]uint32, m*(kp+1)) // one dword of slack per row
+			for i := range m {
+				PackBF16(pairs[i*(kp+1):][:kp], a[i*k:(i+1)*k])
+			}
+			got, want := randSlice(r, m*n), make([]float32, m*n)
+			copy(want, got)
+			SgemmPairs(m, n, k, pairs, kp+1, true, b, k, 1, got, n)
+			SetBF16(true)
+			Sgemm(false, true, m, n, k, 1, a, k, b, k, 1, want, n)
+			SetBF16(false)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%v: C[%d] = %g, Sgemm in bf16 mode %g", sz, i, got[i], want[i])
+				}
+			}
+		}
+	})
+}

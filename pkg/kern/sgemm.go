@@ -43,9 +43,15 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return
 	}
-	g := gemm{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, BF16()}
-	// Split C into as many strips as there are threads along its longer
-	// side, in whole tiles, so each worker packs and writes only its own.
+	g := gemm{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+		b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bf16: BF16()}
+	g.run()
+}
+
+// run splits C into as many strips as there are threads along its longer
+// side, in whole tiles, so each worker packs and writes only its own.
+func (g *gemm) run() {
+	m, n := g.m, g.n
 	if m >= n {
 		strips := min(Threads(), (m+mr-1)/mr)
 		Parallel(strips, func(lo, hi int) {
@@ -76,7 +82,9 @@ type gemm struct {
 	beta           float32
 	c              []float32
 	ldc            int
-	bf16           bool // round the inputs to bfloat16 (SetBF16)
+	bf16           bool     // round the inputs to bfloat16 (SetBF16)
+	pairs          []uint32 // A already in bf16 pairs (SgemmPairs), rows ldp apart
+	ldp            int
 }
 
 // scratch is one worker's packing space, reused across calls.
@@ -275,22 +283,29 @@ func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 	if transA {
 		ar, ac = k, m
 	}
+	checkMatrix("A", ar, ac, lda, la)
+	checkBC(transB, m, n, k, lb, ldb, lc, ldc)
+}
+
+// checkBC checks op(B) (k×n) and C (m×n).
+func checkBC(transB bool, m, n, k, lb, ldb, lc, ldc int) {
 	br, bc := k, n
 	if transB {
 		br, bc = n, k
 	}
-	check := func(name string, rows, cols, ld, l int) {
-		if rows == 0 || cols == 0 {
-			return
-		}
-		if ld < cols {
-			panic(fmt.Sprintf("kern: %s stride %d < %d columns", name, ld, cols))
-		}
-		if need := (rows-1)*ld + cols; l < need {
-			panic(fmt.Sprintf("kern: %s has %d elements, %d×%d with stride %d needs %d", name, l, rows, cols, ld, need))
-		}
+	checkMatrix("B", br, bc, ldb, lb)
+	checkMatrix("C", m, n, ldc, lc)
+}
+
+// checkMatrix panics unless l values with row stride ld hold rows×cols.
+func checkMatrix(name string, rows, cols, ld, l int) {
+	if rows == 0 || cols == 0 {
+		return
 	}
-	check("A", ar, ac, lda, la)
-	check("B", br, bc, ldb, lb)
-	check("C", m, n, ldc, lc)
+	if ld < cols {
+		panic(fmt.Sprintf("kern: %s stride %d < %d columns", name, ld, cols))
+	}
+	if need := (rows-1)*ld + cols; l < need {
+		panic(fmt.Sprintf("kern: %s has %d elements, %d×%d with stride %d needs %d", name, l, rows, cols, ld, need))
+	}
 }

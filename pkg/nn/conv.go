@@ -25,6 +25,7 @@ type Conv2d struct {
 	k       int       // K*K*Cin: the length of an im2col row
 	chunk   int       // images lowered per im2col pass
 	cols    []float32 // [chunk*OutH*OutW][k]; nil when x is its own im2col
+	cols16  []uint32  // [chunk*OutH*OutW][k16], bf16 mode's forward lowering, made on first use
 }
 
 // NewConv2d builds a convolution from in.C to cout channels for batches of up
@@ -79,8 +80,16 @@ func (c *Conv2d) Forward(y, x []float32, n int) {
 	}
 	for i0 := 0; i0 < n; i0 += c.chunk {
 		nb := min(c.chunk, n-i0)
+		yc := y[i0*c.Out.Image():]
+		if kern.BF16() {
+			// Lowering straight to bf16 halves the bytes written and read, and
+			// spares the GEMM converting them.
+			cols := c.im2colBF16(x, i0, nb)
+			kern.SgemmPairs(len(cols)/c.k16(), cout, c.k, cols, c.k16(), true, w, c.k, 0, yc, cout)
+			continue
+		}
 		cols := c.im2col(x, i0, nb)
-		kern.Sgemm(false, true, len(cols)/c.k, cout, c.k, 1, cols, c.k, w, c.k, 0, y[i0*c.Out.Image():], cout)
+		kern.Sgemm(false, true, len(cols)/c.k, cout, c.k, 1, cols, c.k, w, c.k, 0, yc, cout)
 	}
 }
 
@@ -128,36 +137,66 @@ func beta(accumulate bool) float32 {
 }
 
 // im2col lowers images [i0, i0+nb) of x into c.cols and returns the part
-// used: one row of K*K*Cin values per output pixel, ordered (kh, kw, cin) as
-// the OHWI weight, zeros where the window overhangs the padding. The kw run of
-// a row is one contiguous stretch of input pixels, so each kh is one copy.
+// used: one row of K*K*Cin values per output pixel (see lowerPixel).
 func (c *Conv2d) im2col(x []float32, i0, nb int) []float32 {
-	in, out, win := c.In, c.Out, c.Win
+	out := c.Out
 	cols := c.cols[:nb*out.H*out.W*c.k]
-	span := win.K * in.C // one kh segment of a row
 	parallel(nb*out.H, len(cols), func(lo, hi int) {
 		for r := lo; r < hi; r++ { // r: (image within chunk, output row)
-			img, oh := i0+r/out.H, r%out.H
 			for ow := 0; ow < out.W; ow++ {
-				row := cols[(r*out.W+ow)*c.k:][:c.k]
-				iw0 := ow*win.Stride - win.Pad
-				kw0 := max(0, -iw0)
-				kw1 := max(kw0, min(win.K, in.W-iw0)) // [kw0, kw1): kw inside the image
-				for kh := 0; kh < win.K; kh++ {
-					seg := row[kh*span:][:span]
-					ih := oh*win.Stride - win.Pad + kh
-					if ih < 0 || ih >= in.H {
-						clear(seg)
-						continue
-					}
-					clear(seg[:kw0*in.C])
-					copy(seg[kw0*in.C:kw1*in.C], x[((img*in.H+ih)*in.W+iw0+kw0)*in.C:])
-					clear(seg[kw1*in.C:])
-				}
+				c.lowerPixel(cols[(r*out.W+ow)*c.k:][:c.k], x, i0+r/out.H, r%out.H, ow)
 			}
 		}
 	})
 	return cols
+}
+
+// im2colBF16 is im2col writing bfloat16 pairs (kern.SgemmPairs' A), half
+// the bytes of float32: each row is lowered in float32 to a small buffer,
+// then converted. Rows are c.k16 dwords; an odd k is padded with zero.
+func (c *Conv2d) im2colBF16(x []float32, i0, nb int) []uint32 {
+	out := c.Out
+	rows := nb * out.H * out.W
+	if len(c.cols16) < c.chunk*out.H*out.W*c.k16() {
+		c.cols16 = make([]uint32, c.chunk*out.H*out.W*c.k16())
+	}
+	cols := c.cols16[:rows*c.k16()]
+	parallel(nb*out.H, rows*c.k, func(lo, hi int) {
+		row := make([]float32, c.k)
+		for r := lo; r < hi; r++ {
+			for ow := 0; ow < out.W; ow++ {
+				c.lowerPixel(row, x, i0+r/out.H, r%out.H, ow)
+				kern.PackBF16(cols[(r*out.W+ow)*c.k16():][:c.k16()], row)
+			}
+		}
+	})
+	return cols
+}
+
+// k16 is the length of an im2col row in bf16 pairs.
+func (c *Conv2d) k16() int { return (c.k + 1) / 2 }
+
+// lowerPixel writes the im2col row of output pixel (oh, ow) of image img:
+// K*K*Cin values ordered (kh, kw, cin) as the OHWI weight, zeros where the
+// window overhangs the padding. The kw run of a row is one contiguous
+// stretch of input pixels, so each kh is one copy.
+func (c *Conv2d) lowerPixel(row, x []float32, img, oh, ow int) {
+	in, win := c.In, c.Win
+	span := win.K * in.C // one kh segment of a row
+	iw0 := ow*win.Stride - win.Pad
+	kw0 := max(0, -iw0)
+	kw1 := max(kw0, min(win.K, in.W-iw0)) // [kw0, kw1): kw inside the image
+	for kh := 0; kh < win.K; kh++ {
+		seg := row[kh*span:][:span]
+		ih := oh*win.Stride - win.Pad + kh
+		if ih < 0 || ih >= in.H {
+			clear(seg)
+			continue
+		}
+		clear(seg[:kw0*in.C])
+		copy(seg[kw0*in.C:kw1*in.C], x[((img*in.H+ih)*in.W+iw0+kw0)*in.C:])
+		clear(seg[kw1*in.C:])
+	}
 }
 
 // col2im folds dcols (im2col rows of images [i0, i0+nb)) back onto dx. Each

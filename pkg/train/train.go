@@ -32,6 +32,9 @@ type Config struct {
 	ProjOut      int            `json:"proj_out"`
 	Seed         uint64         `json:"seed"`
 	Augment      augment.Config `json:"augment"`
+	// BF16 runs the GEMMs on bfloat16 inputs (kern.SetBF16); the weights,
+	// gradients and optimizer stay float32. The caller applies it.
+	BF16 bool `json:"bf16"`
 }
 
 // DefaultConfig is the reference recipe.
