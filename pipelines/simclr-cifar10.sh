@@ -1,51 +1,54 @@
 #!/usr/bin/env bash
-# SimCLR on CIFAR-10, end to end. For now the pipeline fetches the data:
-# it builds the tools into bin/ and writes the image tables into the run
-# directory; later stages (augment, pretrain, extract, linprobe) extend it.
-#
-# Usage: pipelines/simclr-cifar10.sh [--archive PATH] [--run-dir DIR]
-#   --archive PATH  read this local cifar-10-binary.tar.gz instead of
-#                   downloading (or set CIFAR10_ARCHIVE=PATH)
-#   --run-dir DIR   write outputs here (or set RUN_DIR=DIR);
-#                   default: runs/simclr-cifar10 in the repository
-#
-# Outputs: DIR/data/train.arrow, DIR/data/test.arrow. Finished outputs are
-# kept, so running it again skips work already done.
+# shellcheck source-path=SCRIPTDIR
+# SimCLR on CIFAR-10, end to end, by the reference recipe: ResNet-18 with
+# the ImageNet stem, 100 epochs of batch 256, Adam at 3e-4 with 10 warmup
+# epochs then cosine decay, NT-Xent at temperature 0.5; then the frozen
+# encoder's features, scored by a linear probe and a kNN classifier.
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '6,10s/^# \{0,1\}//p' "$0"; }
-die() { echo "simclr-cifar10: $*" >&2; exit 2; }
+PIPELINE=simclr-cifar10
+HELP="Usage: pipelines/simclr-cifar10.sh [--SETTING VALUE]... [--from STAGE]
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-archive=${CIFAR10_ARCHIVE:-}
-run_dir=${RUN_DIR:-$root/runs/simclr-cifar10}
-while (($#)); do
-	case $1 in
-	--archive) (($# > 1)) || die "--archive needs a path"; archive=$2; shift 2 ;;
-	--archive=*) archive=${1#*=}; shift ;;
-	--run-dir) (($# > 1)) || die "--run-dir needs a directory"; run_dir=$2; shift 2 ;;
-	--run-dir=*) run_dir=${1#*=}; shift ;;
-	-h | --help) usage; exit 0 ;;
-	*) usage >&2; die "unknown argument: $1" ;;
-	esac
-done
+SimCLR on CIFAR-10, end to end, by the reference recipe. Stages:
+  fetch     cifar-fetch: the image tables into DATA_DIR, linked into RUN_DIR/data
+  pretrain  augment --preview, then pretrain: checkpoints in RUN_DIR/pretrain
+  extract   extract: features of the training and test images, RUN_DIR/features
+  probe     linprobe: linear probe and kNN, RUN_DIR/linprobe.json, test_pca.png
+then results.json and summary.md in RUN_DIR.
 
-# Paths the user gave are relative to where they stand; the stages run
-# from the repository root.
-absolute() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
-run_dir=$(absolute "$run_dir")
-fetch_args=(--out-dir "$run_dir/data")
-if [[ -n $archive ]]; then
-	fetch_args+=(--archive "$(absolute "$archive")")
-fi
-cd "$root"
+A stage is skipped when its outputs are newer than its inputs and it last
+ran with the same settings (RUN_DIR/manifest). An interrupted pretraining
+resumes from its newest checkpoint; changing its settings mid-run is refused
+(use --from pretrain, or another RUN_DIR)."
 
-stage() { printf '== %s\n' "$*" >&2; }
+common_settings simclr-cifar10
+setting EPOCHS 100 "pretraining epochs"
+setting BATCH 256 "images per pretraining step"
+setting LR 3e-4 "peak learning rate (Adam)"
+setting WARMUP_EPOCHS 10 "epochs of linear warmup before the cosine decay"
+setting TAU 0.5 "NT-Xent temperature"
+setting STEM imagenet "encoder stem: imagenet or cifar"
+setting SEED 0 "seed of pretraining, the preview and the probe"
+setting LIMIT 0 "pretrain on the first N training images (0: all)"
+setting MAX_STEPS 0 "stop pretraining after N steps in this invocation, to resume later (0: run to the end)"
+setting SAVE_EVERY 10 "save a checkpoint every N epochs"
+setting EVAL_LIMIT 0 "extract and probe the first N images of each split (0: all)"
+setting KNN 200 "neighbours of the kNN classifier (0: off)"
+setting PROBE_EPOCHS 90 "epochs of the linear probe"
+parse_args "$@"
+setup
+TIMED_STAGES=(fetch preview pretrain extract probe)
 
-stage "build tools into bin/"
-go build -o bin/ ./cmd/cifar-fetch
-
-stage "fetch CIFAR-10 into $run_dir/data"
-bin/cifar-fetch "${fetch_args[@]}"
-
-stage "done: $run_dir"
+stage_fetch
+stage_preview "$RUN_DIR/augment_preview.png"
+stage_pretrain pretrain "$RUN_DIR/pretrain" simclr
+stage_extract extract "$RUN_DIR" --checkpoint "$CHECKPOINT"
+stage_probe probe "$RUN_DIR"
+write_results --title "SimCLR on CIFAR-10" --pretrain pretrain=pretrain \
+	--eval "SimCLR=linprobe.json" "${REFERENCE[@]}" \
+	--image "Augmented views (augment --preview: originals, then views)=augment_preview.png" \
+	--image "Pretraining loss per epoch=pretrain/loss.png" \
+	--image "Test features on their first two principal components=test_pca.png"
+say "done: $RUN_DIR/summary.md"

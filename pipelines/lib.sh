@@ -1,0 +1,333 @@
+# shellcheck shell=bash
+# Shared by the pipelines (sourced, not run): settings from flags and
+# environment variables, stage bookkeeping, and one function per stage.
+#
+# A pipeline sets PIPELINE (its name) and HELP (its usage text), declares
+# its settings with `setting`, calls `parse_args "$@"`, then `setup`, then
+# its stages. Each stage keeps a manifest entry in RUN_DIR/manifest/: the
+# settings it ran with (KEY.settings) and its wall time (KEY.seconds). A
+# stage is skipped when its manifest entry holds the current settings and
+# its outputs are newer than its inputs; --from STAGE reruns STAGE and every
+# stage after it.
+
+export LC_ALL=C # decimal points in times, byte order in sort
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STAGES=(fetch pretrain extract probe)
+FROM=
+SETTINGS=()
+
+say() { printf '== %s\n' "$*" >&2; }
+die() {
+	printf '%s: %s\n' "$PIPELINE" "$*" >&2
+	exit 2
+}
+# On Ctrl-C (which pretrain answers by saving a checkpoint and exiting),
+# record the time of the stage that was running, then stop.
+on_signal() {
+	stop_clock
+	printf '%s: interrupted\n' "$PIPELINE" >&2
+	exit 130
+}
+trap on_signal INT TERM
+
+# absolute PATH prints PATH made absolute against the current directory.
+absolute() { case $1 in /* | '') printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac }
+
+# setting NAME DEFAULT HELP declares a setting: the environment variable
+# NAME, or the flag --name (lower case, - for _), else DEFAULT.
+setting() {
+	SETTINGS+=("$1")
+	printf -v "$1" '%s' "${!1-$2}"
+	printf -v "HELP_$1" '%s' "$3"
+	printf -v "DEFAULT_$1" '%s' "$2"
+}
+
+usage() {
+	# shellcheck disable=SC2153 # HELP is the pipeline's
+	printf '%s\n\nSettings: a flag, or the environment variable beside it.\n\n' "$HELP"
+	local name help default flag
+	for name in "${SETTINGS[@]}"; do
+		help=HELP_$name default=DEFAULT_$name flag=${name,,}
+		printf '  --%-18s %-16s %s (default: %s)\n' "${flag//_/-}" "$name" "${!help}" "${!default:-none}"
+	done
+	printf '  --%-35s %s\n' "from STAGE" "rerun STAGE and every stage after it: ${STAGES[*]}" \
+		"help" "print this help"
+}
+
+# parse_args ARGS... sets the declared settings from --flag VALUE or
+# --flag=VALUE, and FROM from --from.
+parse_args() {
+	local name value
+	while (($#)); do
+		case $1 in
+		-h | --help) usage; exit 0 ;;
+		--*=*) name=${1%%=*} value=${1#*=}; shift ;;
+		--*) (($# > 1)) || die "$1 needs a value (see --help)"; name=$1 value=$2; shift 2 ;;
+		*) die "unknown argument: $1 (see --help)" ;;
+		esac
+		case $name in
+		--from) FROM=$value; stage_index "$FROM" >/dev/null || die "--from $FROM: not a stage (${STAGES[*]})" ;;
+		--archive) CIFAR10_ARCHIVE=$value ;;
+		*)
+			local var=${name#--}
+			var=${var^^} var=${var//-/_}
+			[[ " ${SETTINGS[*]} " == *" $var "* ]] || die "unknown flag: $name (see --help)"
+			printf -v "$var" '%s' "$value"
+			;;
+		esac
+	done
+}
+
+stage_index() {
+	local i
+	for i in "${!STAGES[@]}"; do
+		[[ ${STAGES[i]} == "$1" ]] && { echo "$i"; return 0; }
+	done
+	return 1
+}
+
+# forced STAGE is true when --from asks to rerun STAGE.
+forced() { [[ -n $FROM ]] && (($(stage_index "$1") >= $(stage_index "$FROM"))); }
+
+# The settings every pipeline has.
+common_settings() {
+	setting RUN_DIR "$ROOT/runs/$1" "directory for everything the run makes"
+	local shared
+	shared=$(cd "$ROOT/.." && pwd)/shared/cifar10/cifar-10-binary.tar.gz
+	[[ -f $shared ]] || shared=
+	setting CIFAR10_ARCHIVE "$shared" "local cifar-10-binary.tar.gz, also --archive; empty: download the official archive"
+	setting DATA_DIR "$ROOT/data" "where the image tables are fetched, shared by runs (linked into RUN_DIR/data)"
+	setting BIN_DIR "$ROOT/bin" "where the tools are built"
+	setting THREADS 0 "cores the tools use (0: all)"
+}
+
+# setup checks the settings, makes the paths absolute, builds the tools and
+# makes the run directory.
+setup() {
+	local n
+	for n in EPOCHS BATCH WARMUP_EPOCHS SEED LIMIT MAX_STEPS SAVE_EVERY EVAL_LIMIT KNN PROBE_EPOCHS THREADS; do
+		[[ -v $n ]] || continue
+		[[ ${!n} =~ ^[0-9]+$ ]] || die "$n=${!n}: want a whole number"
+	done
+	RUN_DIR=$(absolute "$RUN_DIR") DATA_DIR=$(absolute "$DATA_DIR") BIN_DIR=$(absolute "$BIN_DIR")
+	CIFAR10_ARCHIVE=$(absolute "$CIFAR10_ARCHIVE")
+	MANIFEST=$RUN_DIR/manifest
+	cd "$ROOT" || exit
+	say "build the tools into $BIN_DIR"
+	go build -o "$BIN_DIR/" ./cmd/...
+	mkdir -p "$RUN_DIR" "$MANIFEST"
+}
+
+# fresh KEY SETTINGS OUTPUT... -- INPUT... is true when stage KEY last ran
+# with SETTINGS and every OUTPUT exists and is newer than every INPUT.
+fresh() {
+	local key=$1 want=$2 outs=() o i
+	shift 2
+	while (($#)) && [[ $1 != -- ]]; do outs+=("$1"); shift; done
+	shift
+	[[ -f $MANIFEST/$key.settings && $(<"$MANIFEST/$key.settings") == "$want" ]] || return 1
+	for o in "${outs[@]}"; do
+		[[ -e $o ]] || return 1
+		for i in "$@"; do [[ $o -nt $i ]] || return 1; done
+	done
+}
+
+# done_with KEY SETTINGS records that stage KEY ran with SETTINGS.
+done_with() { printf '%s\n' "$2" >"$MANIFEST/$1.settings"; }
+
+# timed KEY CMD... runs CMD and records its wall time as stage KEY's;
+# timed --add adds it to the time recorded before (a resumed run). The
+# time is recorded however CMD ends, so CMD must return its failure: a
+# shell function run so has no set -e.
+CLOCK=()
+timed() {
+	local before=0
+	if [[ $1 == --add ]]; then
+		shift
+		[[ -f $MANIFEST/$1.seconds ]] && before=$(<"$MANIFEST/$1.seconds")
+	fi
+	CLOCK=("$1" "$EPOCHREALTIME" "$before")
+	shift
+	local rc=0
+	"$@" || rc=$?
+	stop_clock
+	return "$rc"
+}
+
+stop_clock() {
+	((${#CLOCK[@]})) || return 0
+	awk -v s="${CLOCK[1]}" -v b="${CLOCK[2]}" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", b + e - s }' >"$MANIFEST/${CLOCK[0]}.seconds"
+	CLOCK=()
+}
+
+# ---- stages -------------------------------------------------------------
+
+# stage_fetch writes the image tables into DATA_DIR (unless they are there)
+# and links them into RUN_DIR/data.
+stage_fetch() {
+	TRAIN=$RUN_DIR/data/train.arrow TEST=$RUN_DIR/data/test.arrow
+	if ! forced fetch && [[ -s $DATA_DIR/train.arrow && -s $DATA_DIR/test.arrow ]]; then
+		say "fetch: $DATA_DIR has train.arrow and test.arrow, skipped"
+	else
+		local args=(--out-dir "$DATA_DIR")
+		forced fetch && args+=(--force)
+		if [[ -n $CIFAR10_ARCHIVE ]]; then
+			[[ -f $CIFAR10_ARCHIVE ]] || die "CIFAR10_ARCHIVE=$CIFAR10_ARCHIVE: no such file"
+			args+=(--archive "$CIFAR10_ARCHIVE")
+			say "fetch: CIFAR-10 from $CIFAR10_ARCHIVE into $DATA_DIR"
+		else
+			say "fetch: CIFAR-10 from the official site into $DATA_DIR"
+		fi
+		timed fetch "$BIN_DIR/cifar-fetch" "${args[@]}"
+	fi
+	if [[ $DATA_DIR != "$RUN_DIR/data" ]]; then
+		mkdir -p "$RUN_DIR/data"
+		ln -sfn "$DATA_DIR/train.arrow" "$TRAIN"
+		ln -sfn "$DATA_DIR/test.arrow" "$TEST"
+	fi
+}
+
+# stage_preview OUT draws augment's grid of augmented training views.
+stage_preview() {
+	local out=$1 want="seed=$SEED"
+	if ! forced pretrain && fresh preview "$want" "$out" -- "$TRAIN"; then
+		say "preview: $out is up to date, skipped"
+		return
+	fi
+	say "preview: augmented views -> $out"
+	timed preview "$BIN_DIR/augment" "$TRAIN" --seed "$SEED" --preview "$out"
+	done_with preview "$want"
+}
+
+# newest_checkpoint DIR OBJECTIVE prints the path of the latest checkpoint
+# in DIR, if any: OBJECTIVE_epochNNN[_stepSSSSS].safetensors names sort in
+# training order ("." before "_").
+newest_checkpoint() {
+	local f
+	f=$(find "$1" -maxdepth 1 -name "$2_epoch*.safetensors" 2>/dev/null | sort | tail -n 1)
+	printf '%s' "$f"
+}
+
+# stage_pretrain KEY DIR OBJECTIVE trains into DIR: skipped when the final
+# checkpoint is newer than the data and the settings are the same, resumed
+# from the newest checkpoint when the run stopped before its end, started
+# over under --from pretrain. CHECKPOINT is set to the checkpoint to
+# evaluate (the newest).
+stage_pretrain() {
+	local key=$1 dir=$2 objective=$3
+	local want="objective=$objective epochs=$EPOCHS batch=$BATCH lr=$LR warmup_epochs=$WARMUP_EPOCHS tau=${TAU-} stem=$STEM seed=$SEED limit=$LIMIT"
+	local final
+	final=$dir/$(printf '%s_epoch%03d.safetensors' "$objective" "$EPOCHS")
+	mkdir -p "$dir"
+	if forced pretrain; then
+		local old
+		old=$(find "$dir" -maxdepth 1 -name '*.safetensors' | wc -l)
+		say "$key: --from $FROM: starting over (removing $old checkpoints, the log and the loss curve in $dir)"
+		rm -f "$dir"/*.safetensors "$dir/log.jsonl" "$dir/loss.png" "$MANIFEST/$key.seconds" "$MANIFEST/$key.settings"
+	fi
+	CHECKPOINT=$final
+	if fresh "$key" "$want" "$final" -- "$TRAIN"; then
+		say "$key: complete ($final), skipped"
+		return
+	fi
+	local newest
+	newest=$(newest_checkpoint "$dir" "$objective")
+	if [[ -n $newest ]]; then
+		if [[ ! -f $MANIFEST/$key.settings || $(<"$MANIFEST/$key.settings") != "$want" ]]; then
+			die "$dir holds a run with other settings ($(cat "$MANIFEST/$key.settings" 2>/dev/null || echo unknown); now: $want): rerun with --from pretrain to start over, or choose another RUN_DIR"
+		fi
+		if [[ -e $final ]]; then # complete, but the data is newer
+			say "$key: the data is newer than $final: starting over"
+			rm -f "$dir"/*.safetensors "$dir/log.jsonl" "$dir/loss.png" "$MANIFEST/$key.seconds"
+			newest=
+		fi
+	else
+		rm -f "$dir/log.jsonl" "$MANIFEST/$key.seconds"
+	fi
+	done_with "$key" "$want"
+	local args=("$TRAIN" --out-dir "$dir" --objective "$objective" --epochs "$EPOCHS" --batch "$BATCH"
+		--lr "$LR" --warmup-epochs "$WARMUP_EPOCHS" ${TAU:+--tau "$TAU"} --stem "$STEM" --seed "$SEED"
+		--limit "$LIMIT" --save-every "$SAVE_EVERY" --max-steps "$MAX_STEPS" --threads "$THREADS")
+	if [[ -n $newest ]]; then
+		say "$key: resuming from $newest"
+		args+=(--resume "$newest")
+	else
+		say "$key: $objective, $EPOCHS epochs of batch $BATCH -> $dir"
+	fi
+	timed --add "$key" "$BIN_DIR/pretrain" "${args[@]}"
+	CHECKPOINT=$(newest_checkpoint "$dir" "$objective")
+	if [[ ! -e $final ]]; then
+		say "$key: stopped before the end (--max-steps $MAX_STEPS); the next run resumes from $CHECKPOINT, evaluated meanwhile"
+	fi
+}
+
+# stage_extract KEY DIR ENCODER_ARGS... writes DIR/features/train.arrow and
+# test.arrow with the encoder extract's ENCODER_ARGS name (--checkpoint
+# FILE, or --random-init ...).
+stage_extract() {
+	local key=$1 dir=$2
+	shift 2
+	local out=$dir/features inputs=("$TRAIN" "$TEST") a
+	local want="encoder=$* eval_limit=$EVAL_LIMIT"
+	for a in "$@"; do [[ -f $a ]] && inputs+=("$a"); done # the checkpoint
+	if ! forced extract && fresh "$key" "$want" "$out/train.arrow" "$out/test.arrow" -- "${inputs[@]}"; then
+		say "$key: features in $out are up to date, skipped"
+		return
+	fi
+	mkdir -p "$out"
+	say "$key: features of the training and test images -> $out (encoder: $*)"
+	timed "$key" extract_both "$out" "$@"
+	done_with "$key" "$want"
+}
+
+extract_both() {
+	local out=$1
+	shift
+	"$BIN_DIR/extract" "$TRAIN" -o "$out/train.arrow" --limit "$EVAL_LIMIT" --threads "$THREADS" "$@" || return
+	"$BIN_DIR/extract" "$TEST" -o "$out/test.arrow" --limit "$EVAL_LIMIT" --threads "$THREADS" "$@"
+}
+
+# stage_probe KEY DIR scores DIR/features with the linear probe and kNN:
+# DIR/linprobe.json (the report), linprobe.txt (the printed tables) and
+# test_pca.png (the test features' 2-d map).
+stage_probe() {
+	local key=$1 dir=$2
+	local want="knn=$KNN probe_epochs=$PROBE_EPOCHS seed=$SEED"
+	local outs=("$dir/linprobe.json" "$dir/linprobe.txt" "$dir/test_pca.png")
+	if ! forced probe && fresh "$key" "$want" "${outs[@]}" -- "$dir/features/train.arrow" "$dir/features/test.arrow"; then
+		say "$key: $dir/linprobe.json is up to date, skipped"
+		return
+	fi
+	say "$key: linear probe and kNN on $dir/features -> $dir/linprobe.json"
+	timed "$key" probe_pipe "$dir"
+	done_with "$key" "$want"
+}
+
+probe_pipe() {
+	local dir=$1
+	"$BIN_DIR/linprobe" --train "$dir/features/train.arrow" --test "$dir/features/test.arrow" \
+		--knn "$KNN" --epochs "$PROBE_EPOCHS" --seed "$SEED" --threads "$THREADS" \
+		--report "$dir/linprobe.json" --map "$dir/test_pca.png" | tee "$dir/linprobe.txt.tmp" || return
+	mv "$dir/linprobe.txt.tmp" "$dir/linprobe.txt"
+}
+
+# write_results ARGS... writes RUN_DIR/results.json and summary.md with
+# the results tool: the settings and the recorded stage times, plus ARGS.
+write_results() {
+	local args=(--run-dir "$RUN_DIR") n key
+	for n in "${SETTINGS[@]}"; do args+=(--setting "$n=${!n}"); done
+	for key in "${TIMED_STAGES[@]}"; do
+		[[ -f $MANIFEST/$key.seconds ]] && args+=(--stage "$key=$(<"$MANIFEST/$key.seconds")")
+	done
+	"$BIN_DIR/results" "${args[@]}" "$@"
+	say "results: $RUN_DIR/results.json, $RUN_DIR/summary.md"
+}
+
+# The reference's published figures, shown beside the measured ones.
+# shellcheck disable=SC2034 # used by the pipelines
+REFERENCE=(
+	--reference "SimCLR linear eval=68.23%"
+	--reference "supervised ResNet-18=93.43%"
+	--reference "random encoder (linear)=~10%"
+)
