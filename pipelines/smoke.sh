@@ -30,12 +30,17 @@ parse_args "$@"
 CIFAR10_ARCHIVE=$(absolute "$CIFAR10_ARCHIVE") RUN_DIR=$(absolute "$RUN_DIR")
 cd "$ROOT"
 start=$EPOCHREALTIME
+# Start afresh, but delete only what an earlier smoke test made.
+if [[ -d $RUN_DIR && -n $(ls -A "$RUN_DIR") && ! -e $RUN_DIR/.smoke ]]; then
+	die "$RUN_DIR exists and is not a smoke test's run directory: choose another --run-dir"
+fi
 rm -rf "$RUN_DIR"
 mkdir -p "$RUN_DIR"
+touch "$RUN_DIR/.smoke"
 
 small=(--cifar10-archive "$CIFAR10_ARCHIVE" --data-dir "$DATA_DIR" --bin-dir "$BIN_DIR" --threads "$THREADS"
 	--epochs 1 --batch 64 --warmup-epochs 0 --save-every 1 --limit "$LIMIT" --eval-limit "$EVAL_LIMIT"
-	--knn 20 --probe-epochs 10)
+	--knn 20 --probe-epochs 10 --max-steps 0)
 simclr=(pipelines/simclr-cifar10.sh --run-dir "$RUN_DIR/simclr" "${small[@]}")
 
 # pipeline LOG CMD... runs a pipeline, keeping its messages in LOG.
