@@ -13,7 +13,8 @@ import (
 var bf16Mode atomic.Bool
 
 // SetBF16 switches Sgemm between float32 (false, the default) and bf16
-// inputs with float32 accumulation (true).
+// inputs with float32 accumulation (true), for products whose sides are
+// both at least minBF16Side.
 func SetBF16(on bool) { bf16Mode.Store(on) }
 
 // BF16 reports whether Sgemm runs in bf16 mode.

@@ -44,7 +44,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		return
 	}
 	g := gemm{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-		b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bf16: BF16()}
+		b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bf16: BF16() && min(m, n) >= minBF16Side}
 	g.run()
 }
 
@@ -86,6 +86,12 @@ type gemm struct {
 	pairs          []uint32 // A already in bf16 pairs (SgemmPairs), rows ldp apart
 	ldp            int
 }
+
+// minBF16Side is the smallest C side for which bf16 mode converts the
+// operands: each packed value then serves at least this many outputs.
+// Below it (the ResNet weight gradients of 64 channels, say) conversion
+// costs more than the faster multiply saves, and float32 is kept.
+const minBF16Side = 128
 
 // scratch is one worker's packing space, reused across calls.
 type scratch struct {

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/loss"
 	"github.com/simclr-go/simclr/pkg/nn"
 )
@@ -12,8 +13,11 @@ import (
 // NT-Xent over 512 views (256 images), the reference recipe's step without
 // the optimizer update.
 func BenchmarkSimCLRStep(b *testing.B) {
-	for _, stem := range []string{StemImageNet, StemCIFAR} {
-		b.Run(stem, func(b *testing.B) {
+	for _, bench := range precisions(StemImageNet, StemCIFAR) {
+		stem := bench.stem
+		b.Run(bench.name, func(b *testing.B) {
+			defer kern.SetBF16(kern.BF16())
+			kern.SetBF16(bench.bf16)
 			const views = 512
 			enc, err := NewEncoder(stem, views)
 			if err != nil {
@@ -47,8 +51,11 @@ func BenchmarkSimCLRStep(b *testing.B) {
 // BenchmarkExtract times the eval-mode forward of the encoder over 512
 // images, as extract runs it.
 func BenchmarkExtract(b *testing.B) {
-	for _, stem := range []string{StemImageNet, StemCIFAR} {
-		b.Run(stem, func(b *testing.B) {
+	for _, bench := range precisions(StemImageNet, StemCIFAR) {
+		stem := bench.stem
+		b.Run(bench.name, func(b *testing.B) {
+			defer kern.SetBF16(kern.BF16())
+			kern.SetBF16(bench.bf16)
 			const n = 512
 			enc, err := NewEncoder(stem, n)
 			if err != nil {
@@ -68,4 +75,20 @@ func BenchmarkExtract(b *testing.B) {
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
 		})
 	}
+}
+
+// benchCase is a stem in float32 or in bf16 mode.
+type benchCase struct {
+	name, stem string
+	bf16       bool
+}
+
+// precisions lists each stem in float32 and in bf16 mode ("imagenet",
+// "imagenet-bf16", ...).
+func precisions(stems ...string) []benchCase {
+	var out []benchCase
+	for _, s := range stems {
+		out = append(out, benchCase{s, s, false}, benchCase{s + "-bf16", s, true})
+	}
+	return out
 }
