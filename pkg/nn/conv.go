@@ -26,6 +26,7 @@ type Conv2d struct {
 	chunk   int       // images lowered per im2col pass
 	cols    []float32 // [chunk*OutH*OutW][k]; nil when x is its own im2col
 	cols16  []uint32  // [chunk*OutH*OutW][k16], bf16 mode's forward lowering, made on first use
+	dwT     []float32 // [k][Cout], the weight gradient as the GEMM leaves it, made on first use
 }
 
 // NewConv2d builds a convolution from in.C to cout channels for batches of up
@@ -116,14 +117,25 @@ func (c *Conv2d) Backward(dx, dy, x []float32, n int, accumulate bool) {
 		}
 		return
 	}
+	if len(c.dwT) == 0 {
+		c.dwT = make([]float32, c.k*cout)
+	}
 	for i0 := 0; i0 < n; i0 += c.chunk {
 		nb := min(c.chunk, n-i0)
 		cols := c.im2col(x, i0, nb)
 		m, dyc := len(cols)/c.k, dy[i0*c.Out.Image():]
-		kern.Sgemm(true, false, cout, c.k, m, 1, dyc, cout, cols, c.k, 1, dw, c.k)
+		// dWᵀ = colsᵀ·dY: K×Cout, whole tiles for the ResNet shapes, where
+		// dW = dYᵀ·cols would leave Cout=64 rows a third of a tile short.
+		kern.Sgemm(true, false, c.k, cout, m, 1, cols, c.k, dyc, cout, beta(i0 > 0), c.dwT, cout)
 		if dx != nil {
 			kern.Sgemm(false, false, m, c.k, cout, 1, dyc, cout, w, c.k, 0, cols, c.k) // cols now holds dcols
 			c.col2im(dx, cols, i0, nb, accumulate)
+		}
+	}
+	for o := range cout {
+		row := dw[o*c.k : (o+1)*c.k]
+		for j := range row {
+			row[j] += c.dwT[j*cout+o]
 		}
 	}
 }
