@@ -44,7 +44,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		return
 	}
 	g := gemm{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-		b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bf16: BF16() && min(m, n) >= minBF16Side}
+		b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bf16: BF16() && !transA && min(m, n) >= minBF16Side}
 	g.run()
 }
 
@@ -90,7 +90,9 @@ type gemm struct {
 // minBF16Side is the smallest C side for which bf16 mode converts the
 // operands: each packed value then serves at least this many outputs.
 // Below it (the ResNet weight gradients of 64 channels, say) conversion
-// costs more than the faster multiply saves, and float32 is kept.
+// costs more than the faster multiply saves, and float32 is kept; so it is
+// for a transposed A, whose pairs must be gathered from two rows
+// (measured: the weight-gradient GEMMs ran slower in bf16).
 const minBF16Side = 128
 
 // scratch is one worker's packing space, reused across calls.
