@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
+	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
 	"github.com/simclr-go/simclr/pkg/cifar"
 )
 
@@ -16,7 +17,7 @@ import (
 // the module root) and checks published facts about it. It skips when the
 // archive is absent.
 func TestRealCIFAR10(t *testing.T) {
-	src := filepath.Join(moduleRoot(t), "..", "shared", "cifar10", "cifar-10-binary.tar.gz")
+	src := filepath.Join(arrowiotest.ModuleRoot(t), "..", "shared", "cifar10", "cifar-10-binary.tar.gz")
 	if _, err := os.Stat(src); err != nil {
 		t.Skipf("real dataset absent: %v", err)
 	}

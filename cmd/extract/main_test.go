@@ -1,13 +1,17 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
+	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
 	"github.com/simclr-go/simclr/pkg/features"
+	"github.com/simclr-go/simclr/pkg/safetensors"
 )
 
 // writeImages writes n small synthetic images as an image table and returns
@@ -83,5 +87,60 @@ func TestLimitNegative(t *testing.T) {
 	err := run([]string{"--random-init", in, "-o", filepath.Join(t.TempDir(), "f.arrow"), "--limit=-1"})
 	if err == nil || !strings.Contains(err.Error(), "--limit -1") {
 		t.Errorf("error %v, want one about --limit -1", err)
+	}
+}
+
+// The feature table opens in Apache Arrow JS with the schema, rows and
+// values we wrote.
+func TestFeaturesReadByArrowJS(t *testing.T) {
+	in := writeImages(t, 3)
+	out := filepath.Join(t.TempDir(), "feats.arrow")
+	if err := run([]string{"--random-init", in, "-o", out}); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := features.ReadAll(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// float32 values survive JSON as float64 exactly.
+	f0 := make([]float64, 4)
+	for i := range f0 {
+		f0[i] = float64(tab.Features[i])
+	}
+	want, _ := json.Marshal(map[string]any{"rows": 3, "dim": 512, "split": "test",
+		"index": []int{10, 11, 12}, "label": []int{0, 1, 2}, "feature0": f0})
+	t.Log(arrowiotest.ArrowJS(t, "check_features.mjs", out, string(want)))
+}
+
+func TestBadCheckpoints(t *testing.T) {
+	in := writeImages(t, 2)
+	dir := t.TempDir()
+	notST := filepath.Join(dir, "images.safetensors")
+	if err := os.WriteFile(notST, []byte("definitely not safetensors"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "other.safetensors")
+	if err := safetensors.Save(other, []safetensors.Tensor{safetensors.F32("conv1.weight", []int{64, 3, 3, 3}, make([]float32, 64*27))},
+		map[string]string{"stem": "imagenet"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing file", []string{"--checkpoint", filepath.Join(dir, "nope.safetensors")}, "no such file"},
+		{"not safetensors", []string{"--checkpoint", notST}, "images.safetensors"},
+		{"other architecture", []string{"--checkpoint", other}, "conv1.weight has shape [64 3 3 3], this model needs [64 3 7 7]"},
+		{"neither source", nil, "exactly one of --checkpoint"},
+	} {
+		out := filepath.Join(dir, "feats.arrow")
+		err := run(append([]string{in, "-o", out}, tc.args...))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
+		}
+		if _, statErr := os.Stat(out); statErr == nil {
+			t.Errorf("%s: left %s behind", tc.name, out)
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -60,3 +62,46 @@ func write(t testing.TB, w interface {
 func Pipe(r io.Reader) io.Reader { return pipe{r} }
 
 type pipe struct{ io.Reader }
+
+// ArrowJS runs tests/arrowjs/SCRIPT under node with args: Apache Arrow JS,
+// an implementation independent of ours, reading our tables. It skips when
+// node or the npm package is missing, except under CI (.ci/run installs the
+// package), where a skip would hide that the check never ran. It returns
+// the script's output and fails the test when the script does.
+func ArrowJS(t testing.TB, script string, args ...string) string {
+	t.Helper()
+	dir := filepath.Join(ModuleRoot(t), "tests", "arrowjs")
+	node, err := exec.LookPath("node")
+	if err == nil {
+		_, err = os.Stat(filepath.Join(dir, "node_modules", "apache-arrow"))
+	}
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("Arrow JS check cannot run under CI: %v", err)
+		}
+		t.Skipf("Arrow JS check skipped (run npm ci in tests/arrowjs): %v", err)
+	}
+	out, err := exec.Command(node, append([]string{filepath.Join(dir, script)}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("Arrow JS check %s failed: %v\n%s", script, err, out)
+	}
+	return string(out)
+}
+
+// ModuleRoot is the directory holding go.mod, above the test's directory.
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		if filepath.Dir(dir) == dir {
+			t.Fatal("no go.mod above the test directory")
+		}
+		dir = filepath.Dir(dir)
+	}
+}
