@@ -19,6 +19,7 @@ import (
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
 	"github.com/simclr-go/simclr/pkg/augment"
+	"github.com/simclr-go/simclr/pkg/cifar/cifartest"
 )
 
 // TestMain runs the command itself when re-executed by TestClosedPipe.
@@ -40,23 +41,6 @@ func testImages(n int) arrowio.ImageBatch {
 		}
 	}
 	return b
-}
-
-// writeTable writes b as an image table (an IPC file) and returns its path.
-func writeTable(t *testing.T, b arrowio.ImageBatch) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "images.arrow")
-	w, err := arrowio.CreateImages(path, arrowio.ImageSchema(map[string]string{arrowio.MetaSplit: "test"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 type batch struct {
@@ -91,7 +75,7 @@ func readViews(t *testing.T, r io.Reader) ([]batch, map[string]string) {
 
 func TestStream(t *testing.T) {
 	imgs := testImages(10)
-	in := writeTable(t, imgs)
+	in := cifartest.WriteTable(t, imgs)
 	var out bytes.Buffer
 	if err := run([]string{in, "--seed", "9", "--views", "2", "--epochs", "2", "--batch", "4", "--hue", "0.2"}, &out); err != nil {
 		t.Fatal(err)
@@ -160,7 +144,7 @@ func TestStream(t *testing.T) {
 }
 
 func TestDeterminism(t *testing.T) {
-	in := writeTable(t, testImages(7))
+	in := cifartest.WriteTable(t, testImages(7))
 	stream := func(args ...string) []byte {
 		var out bytes.Buffer
 		if err := run(append([]string{in, "--seed", "3", "--views", "3", "--batch", "3"}, args...), &out); err != nil {
@@ -199,7 +183,7 @@ func TestDeterminism(t *testing.T) {
 
 func TestPreview(t *testing.T) {
 	imgs := testImages(5)
-	in := writeTable(t, imgs)
+	in := cifartest.WriteTable(t, imgs)
 	path := filepath.Join(t.TempDir(), "grid.png")
 	var out bytes.Buffer
 	if err := run([]string{in, "--preview", path, "--preview-images", "3", "--preview-views", "2", "--preview-scale", "2", "--seed", "5"}, &out); err != nil {
@@ -275,7 +259,7 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	var views bytes.Buffer
-	if err := run([]string{writeTable(t, testImages(2))}, &views); err != nil {
+	if err := run([]string{cifartest.WriteTable(t, testImages(2))}, &views); err != nil {
 		t.Fatal(err)
 	}
 
@@ -303,7 +287,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) {
-	in := writeTable(t, testImages(1))
+	in := cifartest.WriteTable(t, testImages(1))
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -325,7 +309,7 @@ func TestBadFlags(t *testing.T) {
 // TestClosedPipe runs the command with its standard output piped to a
 // reader that stops early: it must end quietly with status 0.
 func TestClosedPipe(t *testing.T) {
-	in := writeTable(t, testImages(64))
+	in := cifartest.WriteTable(t, testImages(64))
 	cmd := exec.Command(os.Args[0], in, "--epochs", "1000", "--batch", "16")
 	cmd.Env = append(os.Environ(), "AUGMENT_RUN_MAIN=1")
 	var stderr bytes.Buffer

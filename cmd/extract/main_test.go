@@ -10,6 +10,7 @@ import (
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
+	"github.com/simclr-go/simclr/pkg/cifar/cifartest"
 	"github.com/simclr-go/simclr/pkg/features"
 	"github.com/simclr-go/simclr/pkg/safetensors"
 )
@@ -25,18 +26,7 @@ func writeImages(t *testing.T, n int) string {
 			b.Pixels[i*arrowio.ImageSize+j] = uint8(j*(i+1) + j/1024*70)
 		}
 	}
-	path := filepath.Join(t.TempDir(), "images.arrow")
-	w, err := arrowio.CreateImages(path, arrowio.ImageSchema(map[string]string{arrowio.MetaSplit: "test"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return cifartest.WriteTable(t, b)
 }
 
 func TestLimit(t *testing.T) {

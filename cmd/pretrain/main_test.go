@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
+	"github.com/simclr-go/simclr/pkg/cifar/cifartest"
 	"github.com/simclr-go/simclr/pkg/safetensors"
 )
 
@@ -20,18 +21,7 @@ func writeImages(t *testing.T, n int) string {
 			b.Pixels[i*arrowio.ImageSize+j] = uint8(j*(i+3) + i)
 		}
 	}
-	path := filepath.Join(t.TempDir(), "images.arrow")
-	w, err := arrowio.CreateImages(path, arrowio.ImageSchema(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return cifartest.WriteTable(t, b)
 }
 
 // A run stopped by --max-steps leaves a step checkpoint; resuming from it

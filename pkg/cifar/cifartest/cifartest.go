@@ -8,6 +8,8 @@ import (
 	"compress/gzip"
 	"crypto/md5"
 	"encoding/hex"
+	"path/filepath"
+	"testing"
 	"time"
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
@@ -90,4 +92,22 @@ func Archive(ms ...Member) []byte {
 		panic(err)
 	}
 	return buf.Bytes()
+}
+
+// WriteTable writes b as an image table (an IPC file of split "test") in a
+// temporary directory of t and returns its path.
+func WriteTable(t testing.TB, b arrowio.ImageBatch) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "images.arrow")
+	w, err := arrowio.CreateImages(path, arrowio.ImageSchema(map[string]string{arrowio.MetaSplit: "test"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
