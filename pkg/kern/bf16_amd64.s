@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "gemm_amd64.h"
 
 // The bf16 micro-kernels: kernelCM and kernelRM with VDPBF16PS for
 // VFMADD231PS. Each k step is a pair of k values: a dword of A holds two
@@ -24,60 +25,6 @@
 #define ROW9(src)  VPBROADCASTD src, Z26; DP(0x82, 0x3e, 0xd2); DP(0x82, 0x36, 0xda)
 #define ROW10(src) VPBROADCASTD src, Z26; DP(0x82, 0x3e, 0xe2); DP(0x82, 0x36, 0xea)
 #define ROW11(src) VPBROADCASTD src, Z26; DP(0x82, 0x3e, 0xf2); DP(0x82, 0x36, 0xfa)
-
-#define LOADB \
-	VMOVUPS (DI), Z24;   \
-	VMOVUPS 64(DI), Z25; \
-	ADDQ    DX, DI
-
-#define ZERO \
-	VPXORD Z0, Z0, Z0;    \
-	VPXORD Z1, Z1, Z1;    \
-	VPXORD Z2, Z2, Z2;    \
-	VPXORD Z3, Z3, Z3;    \
-	VPXORD Z4, Z4, Z4;    \
-	VPXORD Z5, Z5, Z5;    \
-	VPXORD Z6, Z6, Z6;    \
-	VPXORD Z7, Z7, Z7;    \
-	VPXORD Z8, Z8, Z8;    \
-	VPXORD Z9, Z9, Z9;    \
-	VPXORD Z10, Z10, Z10; \
-	VPXORD Z11, Z11, Z11; \
-	VPXORD Z12, Z12, Z12; \
-	VPXORD Z13, Z13, Z13; \
-	VPXORD Z14, Z14, Z14; \
-	VPXORD Z15, Z15, Z15; \
-	VPXORD Z16, Z16, Z16; \
-	VPXORD Z17, Z17, Z17; \
-	VPXORD Z18, Z18, Z18; \
-	VPXORD Z19, Z19, Z19; \
-	VPXORD Z20, Z20, Z20; \
-	VPXORD Z21, Z21, Z21; \
-	VPXORD Z22, Z22, Z22; \
-	VPXORD Z23, Z23, Z23
-
-#define STOREROW(c0, c1) \
-	TESTQ   R9, R9;          \
-	JZ      3(PC);           \
-	VADDPS  (R10), c0, c0;   \
-	VADDPS  64(R10), c1, c1; \
-	VMOVUPS c0, (R10);       \
-	VMOVUPS c1, 64(R10);     \
-	ADDQ    R8, R10
-
-#define STORE \
-	STOREROW(Z0, Z1);   \
-	STOREROW(Z2, Z3);   \
-	STOREROW(Z4, Z5);   \
-	STOREROW(Z6, Z7);   \
-	STOREROW(Z8, Z9);   \
-	STOREROW(Z10, Z11); \
-	STOREROW(Z12, Z13); \
-	STOREROW(Z14, Z15); \
-	STOREROW(Z16, Z17); \
-	STOREROW(Z18, Z19); \
-	STOREROW(Z20, Z21); \
-	STOREROW(Z22, Z23)
 
 // func kernelCM16(kp int, a *uint32, astep int, b *uint32, bstep int, c *float32, ldc int, add bool)
 // A pair (r, q) is a[q*astep + r]; B row pair q at b[q*bstep:]; kp pairs.
