@@ -220,6 +220,13 @@ func loop(ctx context.Context, stop func(), t *train.Trainer, c *cli, log *json.
 			if errors.Is(err, train.ErrNonFinite) {
 				return fmt.Errorf("%w; the last good checkpoint in %s is kept", err, c.OutDir)
 			}
+			if taken > 0 {
+				// The steps taken are good (a stream that ended early, a read error):
+				// keep them.
+				if path, serr := save(t, c.OutDir); serr == nil {
+					return fmt.Errorf("%w (saved %s; resume with --resume %s)", err, path, path)
+				}
+			}
 			return err
 		}
 		taken++
