@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"sync"
 	"math"
 	"math/rand/v2"
 
@@ -27,6 +28,7 @@ type Conv2d struct {
 	cols    []float32 // [chunk*OutH*OutW][k]; nil when x is its own im2col
 	cols16  []uint32  // [chunk*OutH*OutW][k16], bf16 mode's forward lowering, made on first use
 	dwT     []float32 // [k][Cout], the weight gradient as the GEMM leaves it, made on first use
+	rows    sync.Pool // *[]float32 of k: im2colBF16's row buffers, one per worker
 }
 
 // NewConv2d builds a convolution from in.C to cout channels for batches of up
@@ -174,7 +176,13 @@ func (c *Conv2d) im2colBF16(x []float32, i0, nb int) []uint32 {
 	}
 	cols := c.cols16[:rows*c.k16()]
 	parallel(nb*out.H, rows*c.k, func(lo, hi int) {
-		row := make([]float32, c.k)
+		buf, _ := c.rows.Get().(*[]float32)
+		if buf == nil {
+			b := make([]float32, c.k)
+			buf = &b
+		}
+		defer c.rows.Put(buf)
+		row := *buf
 		for r := lo; r < hi; r++ {
 			for ow := 0; ow < out.W; ow++ {
 				c.lowerPixel(row, x, i0+r/out.H, r%out.H, ow)
