@@ -2,9 +2,9 @@ package nn
 
 import (
 	"fmt"
-	"sync"
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/simclr-go/simclr/pkg/kern"
 )
