@@ -100,13 +100,14 @@ common_settings() {
 	setting DATA_DIR "$ROOT/data" "where the image tables are fetched, shared by runs (linked into RUN_DIR/data)"
 	setting BIN_DIR "$ROOT/bin" "where the tools are built"
 	setting THREADS 0 "cores the tools use (0: all)"
+	setting BF16 0 "1: multiply in bfloat16 with float32 accumulation (pretrain and extract --bf16; fast with AVX512_BF16)"
 }
 
 # setup checks the settings, makes the paths absolute, builds the tools and
 # makes the run directory.
 setup() {
 	local n
-	for n in EPOCHS BATCH WARMUP_EPOCHS SEED LIMIT MAX_STEPS SAVE_EVERY EVAL_LIMIT KNN PROBE_EPOCHS THREADS; do
+	for n in EPOCHS BATCH WARMUP_EPOCHS SEED LIMIT MAX_STEPS SAVE_EVERY EVAL_LIMIT KNN PROBE_EPOCHS THREADS BF16; do
 		[[ -v $n ]] || continue
 		[[ ${!n} =~ ^[0-9]+$ ]] || die "$n=${!n}: want a whole number"
 	done
@@ -217,6 +218,7 @@ newest_checkpoint() {
 stage_pretrain() {
 	local key=$1 dir=$2 objective=$3
 	local want="objective=$objective epochs=$EPOCHS batch=$BATCH lr=$LR warmup_epochs=$WARMUP_EPOCHS tau=${TAU-} stem=$STEM seed=$SEED limit=$LIMIT"
+	if ((BF16)); then want+=" bf16=1"; fi
 	local final
 	final=$dir/$(printf '%s_epoch%03d.safetensors' "$objective" "$EPOCHS")
 	mkdir -p "$dir"
@@ -249,6 +251,7 @@ stage_pretrain() {
 	local args=("$TRAIN" --out-dir "$dir" --objective "$objective" --epochs "$EPOCHS" --batch "$BATCH"
 		--lr "$LR" --warmup-epochs "$WARMUP_EPOCHS" ${TAU:+--tau "$TAU"} --stem "$STEM" --seed "$SEED"
 		--limit "$LIMIT" --save-every "$SAVE_EVERY" --max-steps "$MAX_STEPS" --threads "$THREADS")
+	if ((BF16)); then args+=(--bf16); fi
 	if [[ -n $newest ]]; then
 		say "$key: resuming from $newest"
 		args+=(--resume "$newest")
@@ -270,6 +273,7 @@ stage_extract() {
 	shift 2
 	local out=$dir/features inputs=("$TRAIN" "$TEST") a
 	local want="encoder=$* eval_limit=$EVAL_LIMIT"
+	if ((BF16)); then want+=" bf16=1"; fi
 	for a in "$@"; do [[ -f $a ]] && inputs+=("$a"); done # the checkpoint
 	if ! forced extract && fresh "$key" "$want" "$out/train.arrow" "$out/test.arrow" -- "${inputs[@]}"; then
 		say "$key: features in $out are up to date, skipped"
@@ -284,8 +288,10 @@ stage_extract() {
 extract_both() {
 	local out=$1
 	shift
-	"$BIN_DIR/extract" "$TRAIN" -o "$out/train.arrow" --limit "$EVAL_LIMIT" --threads "$THREADS" "$@" || return
-	"$BIN_DIR/extract" "$TEST" -o "$out/test.arrow" --limit "$EVAL_LIMIT" --threads "$THREADS" "$@"
+	local precision=()
+	if ((BF16)); then precision=(--bf16); fi
+	"$BIN_DIR/extract" "$TRAIN" -o "$out/train.arrow" --limit "$EVAL_LIMIT" --threads "$THREADS" "${precision[@]}" "$@" || return
+	"$BIN_DIR/extract" "$TEST" -o "$out/test.arrow" --limit "$EVAL_LIMIT" --threads "$THREADS" "${precision[@]}" "$@"
 }
 
 # stage_probe KEY DIR scores DIR/features with the linear probe and kNN:
