@@ -26,20 +26,10 @@
 #define ROW10(src) VPBROADCASTD src, Z26; DP(0x82, 0x3e, 0xe2); DP(0x82, 0x36, 0xea)
 #define ROW11(src) VPBROADCASTD src, Z26; DP(0x82, 0x3e, 0xf2); DP(0x82, 0x36, 0xfa)
 
-// func kernelCM16(kp int, a *uint32, astep int, b *uint32, bstep int, c *float32, ldc int, add bool)
-// A pair (r, q) is a[q*astep + r]; B row pair q at b[q*bstep:]; kp pairs.
+// func kernelCM16(k int, a *uint32, astride int, b *uint32, bstep int, c *float32, ldc int, add bool)
+// A pair (r, q) is a[q*astride + r]; B row pair q at b[q*bstep:]; k pairs.
 TEXT ·kernelCM16(SB), NOSPLIT, $0-57
-	MOVQ kp+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ astep+16(FP), R11
-	SHLQ $2, R11
-	MOVQ b+24(FP), DI
-	MOVQ bstep+32(FP), DX
-	SHLQ $2, DX
-	MOVQ c+40(FP), R10
-	MOVQ ldc+48(FP), R8
-	SHLQ $2, R8
-	MOVBQZX add+56(FP), R9
+	ARGS
 	ZERO
 	TESTQ CX, CX
 	JZ    cm16store
@@ -83,26 +73,11 @@ cm16store:
 	ROW10(off(R13)(R11*4));      \
 	ROW11(off(R12)(R11*8))
 
-// func kernelRM16(kp int, a *uint32, lda int, b *uint32, bstep int, c *float32, ldc int, add bool)
-// A pair (r, q) is a[r*lda + q]; B row pair q at b[q*bstep:]; kp pairs.
+// func kernelRM16(k int, a *uint32, astride int, b *uint32, bstep int, c *float32, ldc int, add bool)
+// A pair (r, q) is a[r*astride + q]; B row pair q at b[q*bstep:]; k pairs.
 TEXT ·kernelRM16(SB), NOSPLIT, $0-57
-	MOVQ kp+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R11
-	SHLQ $2, R11
-	MOVQ b+24(FP), DI
-	MOVQ bstep+32(FP), DX
-	SHLQ $2, DX
-	MOVQ c+40(FP), R10
-	MOVQ ldc+48(FP), R8
-	SHLQ $2, R8
-	MOVBQZX add+56(FP), R9
-	LEAQ (SI)(R11*2), R12
-	ADDQ R11, R12
-	LEAQ (R12)(R11*2), R13
-	ADDQ R11, R13
-	LEAQ (R13)(R11*2), AX
-	ADDQ R11, AX
+	ARGS
+	ROWBASES
 	ZERO
 	TESTQ CX, CX
 	JZ    rm16store

@@ -58,3 +58,31 @@
 	STOREROW(Z18, Z19); \
 	STOREROW(Z20, Z21); \
 	STOREROW(Z22, Z23)
+
+// ARGS loads the arguments every micro-kernel takes, (k, a, astride, b,
+// bstep, c, ldc, add): k steps into CX, A at SI with its stride in bytes in
+// R11, B at DI with its step in bytes in DX, C at R10 with its row stride
+// in bytes in R8, and add into R9.
+#define ARGS \
+	MOVQ    k+0(FP), CX;        \
+	MOVQ    a+8(FP), SI;        \
+	MOVQ    astride+16(FP), R11; \
+	SHLQ    $2, R11;            \
+	MOVQ    b+24(FP), DI;       \
+	MOVQ    bstep+32(FP), DX;   \
+	SHLQ    $2, DX;             \
+	MOVQ    c+40(FP), R10;      \
+	MOVQ    ldc+48(FP), R8;     \
+	SHLQ    $2, R8;             \
+	MOVBQZX add+56(FP), R9
+
+// ROWBASES points R12, R13 and AX at rows 3, 6 and 9 of a row-major A
+// (rows R11 bytes apart from SI), so that base+index addressing reaches
+// all 12 rows.
+#define ROWBASES \
+	LEAQ (SI)(R11*2), R12;  \
+	ADDQ R11, R12;          \
+	LEAQ (R12)(R11*2), R13; \
+	ADDQ R11, R13;          \
+	LEAQ (R13)(R11*2), AX;  \
+	ADDQ R11, AX

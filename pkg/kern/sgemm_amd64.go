@@ -7,10 +7,10 @@ import "golang.org/x/sys/cpu"
 // transposed A) or each row contiguous (row-major A read in place).
 //
 //go:noescape
-func kernelCM(kc int, a *float32, astep int, b *float32, bstep int, c *float32, ldc int, add bool)
+func kernelCM(k int, a *float32, astride int, b *float32, bstep int, c *float32, ldc int, add bool)
 
 //go:noescape
-func kernelRM(kc int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, add bool)
+func kernelRM(k int, a *float32, astride int, b *float32, bstep int, c *float32, ldc int, add bool)
 
 func kernelAVX512(kc int, a []float32, ar, ap int, b []float32, bp int, c []float32, ldc int, add bool) {
 	if kc == 0 {
@@ -86,10 +86,10 @@ func kernelAVX16(kp int, a []uint32, ar, ap int, b []uint32, bp int, c []float32
 }
 
 //go:noescape
-func kernelCM16(kp int, a *uint32, astep int, b *uint32, bstep int, c *float32, ldc int, add bool)
+func kernelCM16(k int, a *uint32, astride int, b *uint32, bstep int, c *float32, ldc int, add bool)
 
 //go:noescape
-func kernelRM16(kp int, a *uint32, lda int, b *uint32, bstep int, c *float32, ldc int, add bool)
+func kernelRM16(k int, a *uint32, astride int, b *uint32, bstep int, c *float32, ldc int, add bool)
 
 //go:noescape
 func cvtBF16AVX(dst *uint32, src *float32, n int)

@@ -27,20 +27,10 @@
 	ROW(off+40(SI), Z20, Z21); \
 	ROW(off+44(SI), Z22, Z23)
 
-// func kernelCM(kc int, a *float32, astep int, b *float32, bstep int, c *float32, ldc int, add bool)
-// A value (r, p) is at a[p*astep + r]; B row p at b[p*bstep:].
+// func kernelCM(k int, a *float32, astride int, b *float32, bstep int, c *float32, ldc int, add bool)
+// A value (r, p) is at a[p*astride + r]; B row p at b[p*bstep:].
 TEXT ·kernelCM(SB), NOSPLIT, $0-57
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ astep+16(FP), R11
-	SHLQ $2, R11
-	MOVQ b+24(FP), DI
-	MOVQ bstep+32(FP), DX
-	SHLQ $2, DX
-	MOVQ c+40(FP), R10
-	MOVQ ldc+48(FP), R8
-	SHLQ $2, R8
-	MOVBQZX add+56(FP), R9
+	ARGS
 	ZERO
 	TESTQ CX, CX
 	JZ    cmstore
@@ -74,26 +64,11 @@ cmstore:
 	ROW(off(R13)(R11*4), Z20, Z21);   \
 	ROW(off(R12)(R11*8), Z22, Z23)
 
-// func kernelRM(kc int, a *float32, lda int, b *float32, bstep int, c *float32, ldc int, add bool)
-// A value (r, p) is at a[r*lda + p]; B row p at b[p*bstep:].
+// func kernelRM(k int, a *float32, astride int, b *float32, bstep int, c *float32, ldc int, add bool)
+// A value (r, p) is at a[r*astride + p]; B row p at b[p*bstep:].
 TEXT ·kernelRM(SB), NOSPLIT, $0-57
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R11
-	SHLQ $2, R11
-	MOVQ b+24(FP), DI
-	MOVQ bstep+32(FP), DX
-	SHLQ $2, DX
-	MOVQ c+40(FP), R10
-	MOVQ ldc+48(FP), R8
-	SHLQ $2, R8
-	MOVBQZX add+56(FP), R9
-	LEAQ (SI)(R11*2), R12
-	ADDQ R11, R12
-	LEAQ (R12)(R11*2), R13
-	ADDQ R11, R13
-	LEAQ (R13)(R11*2), AX
-	ADDQ R11, AX
+	ARGS
+	ROWBASES
 	ZERO
 
 	// Four k steps per iteration, then the rest one at a time.
