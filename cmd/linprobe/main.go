@@ -14,6 +14,7 @@ import (
 	"github.com/alecthomas/kong"
 	"golang.org/x/term"
 
+	"github.com/simclr-go/simclr/pkg/atomicfile"
 	"github.com/simclr-go/simclr/pkg/features"
 	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/linprobe"
@@ -158,7 +159,7 @@ func (c *cli) evaluate(stdout, progress io.Writer) error {
 	rep.Seconds.Total = time.Since(start).Seconds()
 
 	if c.Report != "" {
-		if err := rep.writeJSON(c.Report); err != nil {
+		if err := atomicfile.WriteJSON(c.Report, rep); err != nil {
 			return err
 		}
 	}

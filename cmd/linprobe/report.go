@@ -2,12 +2,10 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 
-	"github.com/simclr-go/simclr/pkg/atomicfile"
 	"github.com/simclr-go/simclr/pkg/features"
 	"github.com/simclr-go/simclr/pkg/linprobe"
 	"github.com/simclr-go/simclr/pkg/version"
@@ -80,20 +78,6 @@ func newReport(c *cli, train, test *features.Table) *report {
 			Seed:        c.Seed,
 		},
 	}
-}
-
-func (r *report) writeJSON(path string) error {
-	f, err := atomicfile.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Abort()
-	enc := json.NewEncoder(f)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return f.Commit()
 }
 
 // writeText writes the results as tables for people.

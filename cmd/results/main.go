@@ -70,7 +70,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(c.RunDir, "results.json"), res); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(c.RunDir, "results.json"), res); err != nil {
 		return err
 	}
 	return writeSummary(filepath.Join(c.RunDir, "summary.md"), res)
@@ -345,18 +345,4 @@ func readEval(runDir, path string) (Evaluation, error) {
 		e.KNNTop1, e.KNNK = &rep.KNN.Top1, rep.KNN.K
 	}
 	return e, nil
-}
-
-func writeJSON(path string, r *Results) error {
-	f, err := atomicfile.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Abort()
-	enc := json.NewEncoder(f)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return f.Commit()
 }

@@ -113,3 +113,23 @@ func TestCommitFailureRemovesTemp(t *testing.T) {
 		t.Errorf("directory holds %v, want only out.bin", names)
 	}
 }
+
+func TestWriteJSON(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "report.json")
+	if err := WriteJSON(path, map[string]int{"top1": 49}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "{\n  \"top1\": 49\n}\n"; string(got) != want {
+		t.Fatalf("wrote %q, want %q", got, want)
+	}
+	if err := WriteJSON(path, func() {}); err == nil {
+		t.Fatal("no error for a value JSON cannot encode")
+	}
+	if got2, _ := os.ReadFile(path); string(got2) != string(got) {
+		t.Fatal("a failed write replaced the file")
+	}
+}
