@@ -12,22 +12,30 @@ func kernelCM(k int, a *float32, astride int, b *float32, bstep int, c *float32,
 //go:noescape
 func kernelRM(k int, a *float32, astride int, b *float32, bstep int, c *float32, ldc int, add bool)
 
-func kernelAVX512(kc int, a []float32, ar, ap int, b []float32, bp int, c []float32, ldc int, add bool) {
-	if kc == 0 {
-		kernelGeneric(kc, a, ar, ap, b, bp, c, ldc, add)
+// tileKernel is an assembly micro-kernel: a tile of k steps of A and B.
+type tileKernel[T float32 | uint32] func(k int, a *T, astride int, b *T, bstep int, c *float32, ldc int, add bool)
+
+// dispatch runs the assembly kernel that reads A as laid out (a step's
+// values contiguous: cm; a row's: rm), after the bounds checks the
+// assembly cannot make, or the portable one for any other layout.
+func dispatch[T float32 | uint32](cm, rm tileKernel[T], generic func(int, []T, int, int, []T, int, []float32, int, bool),
+	k int, a []T, ar, ap int, b []T, bp int, c []float32, ldc int, add bool) {
+	if k == 0 || (ar != 1 && ap != 1) {
+		generic(k, a, ar, ap, b, bp, c, ldc, add)
 		return
 	}
-	_ = a[(mr-1)*ar+(kc-1)*ap]
-	_ = b[(kc-1)*bp+nr-1]
+	_ = a[(mr-1)*ar+(k-1)*ap]
+	_ = b[(k-1)*bp+nr-1]
 	_ = c[(mr-1)*ldc+nr-1]
-	switch {
-	case ar == 1:
-		kernelCM(kc, &a[0], ap, &b[0], bp, &c[0], ldc, add)
-	case ap == 1:
-		kernelRM(kc, &a[0], ar, &b[0], bp, &c[0], ldc, add)
-	default:
-		kernelGeneric(kc, a, ar, ap, b, bp, c, ldc, add)
+	if ar == 1 {
+		cm(k, &a[0], ap, &b[0], bp, &c[0], ldc, add)
+	} else {
+		rm(k, &a[0], ar, &b[0], bp, &c[0], ldc, add)
 	}
+}
+
+func kernelAVX512(k int, a []float32, ar, ap int, b []float32, bp int, c []float32, ldc int, add bool) {
+	dispatch(kernelCM, kernelRM, kernelGeneric, k, a, ar, ap, b, bp, c, ldc, add)
 }
 
 //go:noescape
@@ -67,22 +75,8 @@ func init() {
 	}
 }
 
-func kernelAVX16(kp int, a []uint32, ar, ap int, b []uint32, bp int, c []float32, ldc int, add bool) {
-	if kp == 0 {
-		kernelGeneric16(kp, a, ar, ap, b, bp, c, ldc, add)
-		return
-	}
-	_ = a[(mr-1)*ar+(kp-1)*ap]
-	_ = b[(kp-1)*bp+nr-1]
-	_ = c[(mr-1)*ldc+nr-1]
-	switch {
-	case ar == 1:
-		kernelCM16(kp, &a[0], ap, &b[0], bp, &c[0], ldc, add)
-	case ap == 1:
-		kernelRM16(kp, &a[0], ar, &b[0], bp, &c[0], ldc, add)
-	default:
-		kernelGeneric16(kp, a, ar, ap, b, bp, c, ldc, add)
-	}
+func kernelAVX16(k int, a []uint32, ar, ap int, b []uint32, bp int, c []float32, ldc int, add bool) {
+	dispatch(kernelCM16, kernelRM16, kernelGeneric16, k, a, ar, ap, b, bp, c, ldc, add)
 }
 
 //go:noescape
