@@ -121,7 +121,9 @@ func TestSupervisedLearns(t *testing.T) {
 	}
 }
 
-func TestCheckpointNames(t *testing.T) {
+// freshCheckpoint saves a new tiny trainer over 8 images and returns the path.
+func freshCheckpoint(t *testing.T) string {
+	t.Helper()
 	tr, err := New(tinyConfig(), synthetic(8))
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +132,11 @@ func TestCheckpointNames(t *testing.T) {
 	if err := tr.Checkpoint(path); err != nil {
 		t.Fatal(err)
 	}
-	f, err := safetensors.Load(path)
+	return path
+}
+
+func TestCheckpointNames(t *testing.T) {
+	f, err := safetensors.Load(freshCheckpoint(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,15 +179,7 @@ func TestCheckpointNames(t *testing.T) {
 }
 
 func TestResumeRejectsOtherData(t *testing.T) {
-	tr, err := New(tinyConfig(), synthetic(8))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "ck.safetensors")
-	if err := tr.Checkpoint(path); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Resume(path, synthetic(12), nil); err == nil || !strings.Contains(err.Error(), "8 images") {
+	if _, err := Resume(freshCheckpoint(t), synthetic(12), nil); err == nil || !strings.Contains(err.Error(), "8 images") {
 		t.Fatalf("error %v, want one about the 8 images trained on", err)
 	}
 }
