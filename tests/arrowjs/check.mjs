@@ -5,15 +5,9 @@
 //
 // labels are the first labels; image0 the first bytes of image 0 (CHW).
 // Prints one line and exits 0 when all holds, 1 otherwise.
-import { readFileSync } from "node:fs";
-import { tableFromIPC, Type } from "apache-arrow";
+import { Type } from "apache-arrow";
+import { want, table, check, same, finish } from "./lib.mjs";
 
-const [path, want] = [process.argv[2], JSON.parse(process.argv[3] ?? "{}")];
-const problems = [];
-const check = (ok, what) => { if (!ok) problems.push(what); };
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-
-const table = tableFromIPC(readFileSync(path));
 const { fields, metadata } = table.schema;
 
 check(same(fields.map((f) => f.name), ["index", "label", "image"]), `columns ${fields.map((f) => f.name)}`);
@@ -44,8 +38,4 @@ const img0 = table.getChild("image").get(0).toArray();
 check(img0.length === 3072, `image 0 has ${img0.length} bytes`);
 if (want.image0) check(same(Array.from(img0.slice(0, want.image0.length)), want.image0), `image 0 starts ${img0.slice(0, want.image0.length)}`);
 
-if (problems.length) {
-  console.error(`${path}: ${problems.join("; ")}`);
-  process.exit(1);
-}
-console.log(`${path}: apache-arrow read ${table.numRows} rows in ${table.batches.length} batches; schema and values as expected`);
+finish(`${table.numRows} rows in ${table.batches.length} batches`);

@@ -5,15 +5,9 @@
 //
 // feature0 is the first values of row 0's feature. Prints one line and
 // exits 0 when all holds, 1 otherwise.
-import { readFileSync } from "node:fs";
-import { tableFromIPC, Type } from "apache-arrow";
+import { Type } from "apache-arrow";
+import { want, table, check, same, finish } from "./lib.mjs";
 
-const [path, want] = [process.argv[2], JSON.parse(process.argv[3] ?? "{}")];
-const problems = [];
-const check = (ok, what) => { if (!ok) problems.push(what); };
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-
-const table = tableFromIPC(readFileSync(path));
 const { fields, metadata } = table.schema;
 check(same(fields.map((f) => f.name), ["index", "label", "feature"]), `columns ${fields.map((f) => f.name)}`);
 const [index, label, feature] = fields;
@@ -31,8 +25,4 @@ const f0 = Array.from(table.getChild("feature").get(0).toArray());
 check(f0.length === want.dim, `feature 0 has ${f0.length} values`);
 check(same(f0.slice(0, (want.feature0 ?? []).length), want.feature0 ?? []), `feature 0 starts ${f0.slice(0, 4)}`);
 
-if (problems.length) {
-  console.error(`${path}: ${problems.join("; ")}`);
-  process.exit(1);
-}
-console.log(`${path}: apache-arrow read ${table.numRows} rows of ${want.dim}-d features; schema and values as expected`);
+finish(`${table.numRows} rows of ${want.dim}-d features`);
