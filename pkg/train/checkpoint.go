@@ -84,9 +84,6 @@ func resume(f *safetensors.File, data Dataset, stream *Stream) (*Trainer, error)
 	if err := json.Unmarshal([]byte(m["config"]), &cfg); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	if cfg.Objective == "" { // written before the supervised objective existed
-		cfg.Objective = ObjectiveSimCLR
-	}
 	t, err := newWithData(cfg, data, stream)
 	if err != nil {
 		return nil, err
