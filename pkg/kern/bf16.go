@@ -134,9 +134,8 @@ func SgemmPairs(m, n, k int, a []uint32, lda int, transB bool, b []float32, ldb 
 	if m == 0 || n == 0 {
 		return
 	}
-	g := gemm{transB: transB, m: m, n: n, k: k, alpha: 1, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
-		bf16: true, pairs: a, ldp: lda}
-	g.run()
+	run(gemm{transB: transB, m: m, n: n, k: k, alpha: 1, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+		bf16: true, pairs: a, ldp: lda})
 }
 
 // block16 is block in bf16 mode. Both operands are always packed, since

@@ -17,25 +17,94 @@ func SetThreads(n int) { threads.Store(int32(max(n, 1))) }
 // Threads reports how many cores the kernels use.
 func Threads() int { return int(threads.Load()) }
 
-// Parallel splits [0, n) into at most Threads() contiguous ranges and runs
-// fn on each, the first on the calling goroutine. Ranges never overlap, so
-// fn may write to disjoint parts of shared slices without locking.
-func Parallel(n int, fn func(lo, hi int)) {
+// A Task is a loop body that ParallelTask splits over workers: Run handles
+// [lo, hi). A Task kept in long-lived memory (a field of a layer) reaches
+// the workers without allocating, where a closure would escape to the heap
+// on every call.
+type Task interface{ Run(lo, hi int) }
+
+// Func is a closure as a Task, for loops off the training hot path.
+type Func func(lo, hi int)
+
+func (f Func) Run(lo, hi int) { f(lo, hi) }
+
+// Parallel is ParallelTask for a closure; it allocates the closure.
+func Parallel(n int, fn func(lo, hi int)) { ParallelTask(n, Func(fn)) }
+
+// ParallelTask splits [0, n) into at most Threads() contiguous ranges and
+// runs t on each: the first on the calling goroutine, the others on
+// persistent workers. Ranges never overlap, so t may write to disjoint
+// parts of shared slices without locking. Nested calls are safe: a caller
+// runs queued ranges itself rather than wait for a busy worker.
+func ParallelTask(n int, t Task) {
 	parts := min(Threads(), n)
 	if parts <= 1 {
 		if n > 0 {
-			fn(0, n)
+			t.Run(0, n)
 		}
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(parts - 1)
+	startWorkers(parts - 1)
+	done := waitGroups.Get().(*sync.WaitGroup)
 	for p := 1; p < parts; p++ {
-		go func(lo, hi int) {
-			defer wg.Done()
-			fn(lo, hi)
-		}(p*n/parts, (p+1)*n/parts)
+		j := job{t: t, lo: p * n / parts, hi: (p + 1) * n / parts, done: done}
+		done.Add(1)
+		select {
+		case jobs <- j:
+		default: // the queue is full of nested work: do it here
+			j.run()
+		}
 	}
-	fn(0, n/parts)
-	wg.Wait()
+	t.Run(0, n/parts)
+	// Run what no worker has taken yet (ours, or another caller's) instead
+	// of waiting for a worker to wake up for it.
+	for drained := false; !drained; {
+		select {
+		case j := <-jobs:
+			j.run()
+		default:
+			drained = true
+		}
+	}
+	done.Wait()
+	waitGroups.Put(done)
+}
+
+// job is one range of a ParallelTask call.
+type job struct {
+	t      Task
+	lo, hi int
+	done   *sync.WaitGroup
+}
+
+func (j job) run() {
+	j.t.Run(j.lo, j.hi)
+	j.done.Done()
+}
+
+var (
+	jobs       = make(chan job, 256)
+	waitGroups = sync.Pool{New: func() any { return new(sync.WaitGroup) }}
+	workers    struct {
+		sync.Mutex
+		n atomic.Int32
+	}
+)
+
+// startWorkers makes sure at least n workers wait on the job queue. They
+// live as long as the process: starting goroutines per call allocates.
+func startWorkers(n int) {
+	if int(workers.n.Load()) >= n {
+		return
+	}
+	workers.Lock()
+	defer workers.Unlock()
+	for int(workers.n.Load()) < n {
+		go func() {
+			for j := range jobs {
+				j.run()
+			}
+		}()
+		workers.n.Add(1)
+	}
 }

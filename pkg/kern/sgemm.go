@@ -43,25 +43,35 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return
 	}
-	g := gemm{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-		b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bf16: BF16() && !transA && min(m, n) >= minBF16Side}
-	g.run()
+	run(gemm{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+		b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bf16: BF16() && !transA && min(m, n) >= minBF16Side})
 }
 
-// run splits C into as many strips as there are threads along its longer
-// side, in whole tiles, so each worker packs and writes only its own.
-func (g *gemm) run() {
-	m, n := g.m, g.n
-	if m >= n {
-		strips := min(Threads(), (m+mr-1)/mr)
-		Parallel(strips, func(lo, hi int) {
-			g.block(tileSplit(m, mr, strips, lo), tileSplit(m, mr, strips, hi), 0, n)
-		})
+// run computes g on a pooled copy: a gemm handed to the workers must live
+// on the heap, and a new one per call would allocate.
+func run(g gemm) {
+	p := gemms.Get().(*gemm)
+	*p = g
+	// Split C into as many strips as there are threads along its longer
+	// side, in whole tiles, so each worker packs and writes only its own.
+	long, tile := g.m, mr
+	if g.m < g.n {
+		long, tile = g.n, nr
+	}
+	p.strips = min(Threads(), (long+tile-1)/tile)
+	ParallelTask(p.strips, p)
+	*p = gemm{} // keep no reference to the caller's matrices
+	gemms.Put(p)
+}
+
+var gemms = sync.Pool{New: func() any { return new(gemm) }}
+
+// Run computes strips [lo, hi) of C.
+func (g *gemm) Run(lo, hi int) {
+	if g.m >= g.n {
+		g.block(tileSplit(g.m, mr, g.strips, lo), tileSplit(g.m, mr, g.strips, hi), 0, g.n)
 	} else {
-		strips := min(Threads(), (n+nr-1)/nr)
-		Parallel(strips, func(lo, hi int) {
-			g.block(0, m, tileSplit(n, nr, strips, lo), tileSplit(n, nr, strips, hi))
-		})
+		g.block(0, g.m, tileSplit(g.n, nr, g.strips, lo), tileSplit(g.n, nr, g.strips, hi))
 	}
 }
 
@@ -85,6 +95,7 @@ type gemm struct {
 	bf16           bool     // round the inputs to bfloat16 (SetBF16)
 	pairs          []uint32 // A already in bf16 pairs (SgemmPairs), rows ldp apart
 	ldp            int
+	strips         int // parts of C split over the workers
 }
 
 // minBF16Side is the smallest C side for which bf16 mode converts the
