@@ -109,13 +109,13 @@ func (b *BatchNorm) forward(y, x, res []float32, n int, relu bool) {
 		scale[j] = b.Weight.Data[j] * b.rstd[j]
 		shift[j] = b.Bias.Data[j] - b.mean[j]*scale[j]
 	}
-	parallel(rows, rows*c, func(lo, hi int) {
+	parallel(rows, rows*c, kern.Func(func(lo, hi int) {
 		if res != nil {
 			kern.ScaleShiftAddReLU(y[lo*c:hi*c], x[lo*c:hi*c], res[lo*c:hi*c], scale, shift)
 			return
 		}
 		kern.ScaleShift(y[lo*c:hi*c], x[lo*c:hi*c], scale, shift, relu)
-	})
+	}))
 }
 
 // batchStatistics sets mean and rstd from the rows of x and folds them into
@@ -180,9 +180,9 @@ func (b *BatchNorm) Backward(dx, dy, x []float32, n int) {
 		aj := -kj * v * r
 		k[j], a[j], e[j] = float32(kj), float32(aj), float32(-kj*u-aj*float64(mean[j]))
 	}
-	parallel(rows, rows*c, func(lo, hi int) {
+	parallel(rows, rows*c, kern.Func(func(lo, hi int) {
 		kern.Affine2(dx[lo*c:hi*c], dy[lo*c:hi*c], x[lo*c:hi*c], k, a, e)
-	})
+	}))
 }
 
 // reduce sums over rows [0, rows) into two [C] accumulators: kernel adds the
@@ -194,12 +194,12 @@ func (b *BatchNorm) reduce(rows int, kernel func(r0, r1 int, s, t []float32)) (s
 	blocks := (rows + bnBlock - 1) / bnBlock
 	part := b.partial[:blocks*2*c]
 	clear(part)
-	parallel(blocks, rows*c, func(lo, hi int) {
+	parallel(blocks, rows*c, kern.Func(func(lo, hi int) {
 		for blk := lo; blk < hi; blk++ {
 			p := part[blk*2*c:]
 			kernel(blk*bnBlock, min((blk+1)*bnBlock, rows), p[:c], p[c:2*c])
 		}
-	})
+	}))
 	s, t = b.sums[:c], b.sums[c:]
 	clear(b.sums)
 	for blk := range blocks {

@@ -155,13 +155,13 @@ func beta(accumulate bool) float32 {
 func (c *Conv2d) im2col(x []float32, i0, nb int) []float32 {
 	out := c.Out
 	cols := c.cols[:nb*out.H*out.W*c.k]
-	parallel(nb*out.H, len(cols), func(lo, hi int) {
+	parallel(nb*out.H, len(cols), kern.Func(func(lo, hi int) {
 		for r := lo; r < hi; r++ { // r: (image within chunk, output row)
 			for ow := 0; ow < out.W; ow++ {
 				c.lowerPixel(cols[(r*out.W+ow)*c.k:][:c.k], x, i0+r/out.H, r%out.H, ow)
 			}
 		}
-	})
+	}))
 	return cols
 }
 
@@ -175,7 +175,7 @@ func (c *Conv2d) im2colBF16(x []float32, i0, nb int) []uint32 {
 		c.cols16 = make([]uint32, c.chunk*out.H*out.W*c.k16())
 	}
 	cols := c.cols16[:rows*c.k16()]
-	parallel(nb*out.H, rows*c.k, func(lo, hi int) {
+	parallel(nb*out.H, rows*c.k, kern.Func(func(lo, hi int) {
 		buf, _ := c.rows.Get().(*[]float32)
 		if buf == nil {
 			b := make([]float32, c.k)
@@ -189,7 +189,7 @@ func (c *Conv2d) im2colBF16(x []float32, i0, nb int) []uint32 {
 				kern.PackBF16(cols[(r*out.W+ow)*c.k16():][:c.k16()], row)
 			}
 		}
-	})
+	}))
 	return cols
 }
 
@@ -224,7 +224,7 @@ func (c *Conv2d) lowerPixel(row, x []float32, img, oh, ow int) {
 // so the sum is the same however the rows are split over threads.
 func (c *Conv2d) col2im(dx, dcols []float32, i0, nb int, accumulate bool) {
 	in, out, win := c.In, c.Out, c.Win
-	parallel(nb*in.H, len(dcols), func(lo, hi int) {
+	parallel(nb*in.H, len(dcols), kern.Func(func(lo, hi int) {
 		for r := lo; r < hi; r++ { // r: (image within chunk, input row)
 			img, ih := r/in.H, r%in.H
 			for iw := 0; iw < in.W; iw++ {
@@ -247,7 +247,7 @@ func (c *Conv2d) col2im(dx, dcols []float32, i0, nb int, accumulate bool) {
 				}
 			}
 		}
-	})
+	}))
 }
 
 // source is the output position whose window reads input position i at

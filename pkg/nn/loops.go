@@ -11,16 +11,16 @@ import (
 // variable so that tests can force the split on small shapes.
 var minParallelWork = 1 << 14
 
-// parallel runs fn over [0, n) with kern.Parallel when work, the number of
-// values the loop touches, is large enough to pay for it.
-func parallel(n, work int, fn func(lo, hi int)) {
+// parallel runs t over [0, n) with kern.ParallelTask when work, the number
+// of values the loop touches, is large enough to pay for it.
+func parallel(n, work int, t kern.Task) {
 	if work < minParallelWork {
 		if n > 0 {
-			fn(0, n)
+			t.Run(0, n)
 		}
 		return
 	}
-	kern.Parallel(n, fn)
+	kern.ParallelTask(n, t)
 }
 
 // need panics unless s holds at least size values: a wrong buffer is a

@@ -52,7 +52,7 @@ func (p *MaxPool2d) Forward(y, x []float32, n int) {
 	in, out, c := p.In, p.Out, p.In.C
 	x = need("max pool input", x, n*in.Image())
 	y = need("max pool output", y, n*out.Image())
-	parallel(n*out.H, len(y)*p.Win.K*p.Win.K, func(lo, hi int) {
+	parallel(n*out.H, len(y)*p.Win.K*p.Win.K, kern.Func(func(lo, hi int) {
 		for r := lo; r < hi; r++ { // r: (image, output row)
 			img, oh := r/out.H, r%out.H
 			xi := x[img*in.Image() : (img+1)*in.Image()]
@@ -68,7 +68,7 @@ func (p *MaxPool2d) Forward(y, x []float32, n int) {
 				})
 			}
 		}
-	})
+	}))
 }
 
 // Backward routes each output gradient to the first input of its window
@@ -86,7 +86,7 @@ func (p *MaxPool2d) Backward(dx, dy, x, y []float32, n int) {
 	x = need("max pool input", x, n*in.Image())
 	y = need("max pool output", y, n*out.Image())
 	// Windows overlap, so split over images: each image's scatter stays on one thread.
-	parallel(n, len(dx)+len(dy)*p.Win.K*p.Win.K, func(lo, hi int) {
+	parallel(n, len(dx)+len(dy)*p.Win.K*p.Win.K, kern.Func(func(lo, hi int) {
 		routed := make([]bool, c) // per channel: gradient already given
 		for img := lo; img < hi; img++ {
 			xi, dxi := x[img*in.Image():(img+1)*in.Image()], dx[img*in.Image():(img+1)*in.Image()]
@@ -106,7 +106,7 @@ func (p *MaxPool2d) Backward(dx, dy, x, y []float32, n int) {
 				})
 			}
 		}
-	})
+	}))
 }
 
 // AvgPoolForward averages each channel over the hw pixels of an image: the
@@ -118,7 +118,7 @@ func AvgPoolForward(y, x []float32, n, hw, c int) {
 	x = need("avg pool input", x, n*hw*c)
 	y = need("avg pool output", y, n*c)
 	scale := 1 / float32(hw)
-	parallel(n, len(x), func(lo, hi int) {
+	parallel(n, len(x), kern.Func(func(lo, hi int) {
 		for img := lo; img < hi; img++ {
 			yi := y[img*c : (img+1)*c]
 			clear(yi)
@@ -129,7 +129,7 @@ func AvgPoolForward(y, x []float32, n, hw, c int) {
 				yi[j] *= scale
 			}
 		}
-	})
+	}))
 }
 
 // AvgPoolBackward spreads each gradient evenly over the pixels it averaged,
@@ -141,7 +141,7 @@ func AvgPoolBackward(dx, dy []float32, n, hw, c int) {
 	dx = need("avg pool input gradient", dx, n*hw*c)
 	dy = need("avg pool output gradient", dy, n*c)
 	scale := 1 / float32(hw)
-	parallel(n, len(dx), func(lo, hi int) {
+	parallel(n, len(dx), kern.Func(func(lo, hi int) {
 		for img := lo; img < hi; img++ {
 			for p := range hw {
 				dst := dx[(img*hw+p)*c:][:c]
@@ -150,5 +150,5 @@ func AvgPoolBackward(dx, dy []float32, n, hw, c int) {
 				}
 			}
 		}
-	})
+	}))
 }

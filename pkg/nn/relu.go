@@ -15,13 +15,13 @@ import (
 //	x: same as y
 func ReLUForward(y, x []float32) {
 	x = need("relu input", x, len(y))
-	parallel(len(y), len(y), func(lo, hi int) {
+	parallel(len(y), len(y), kern.Func(func(lo, hi int) {
 		yr := y[lo:hi]
 		for i, v := range x[lo:hi] {
 			b := math.Float32bits(v)
 			yr[i] = math.Float32frombits(b &^ uint32(int32(b)>>31)) // 0 if the sign bit is set
 		}
-	})
+	}))
 }
 
 // ReLUBackward writes dx = dy where the forward output y is positive, else 0.
@@ -34,9 +34,9 @@ func ReLUForward(y, x []float32) {
 func ReLUBackward(dx, dy, y []float32) {
 	dy = need("relu output gradient", dy, len(dx))
 	y = need("relu output", y, len(dx))
-	parallel(len(dx), len(dx), func(lo, hi int) {
+	parallel(len(dx), len(dx), kern.Func(func(lo, hi int) {
 		kern.ReLUMask(dx[lo:hi], dy[lo:hi], y[lo:hi])
-	})
+	}))
 }
 
 // AddForward writes the residual sum y = a + b; y may alias a or b. Its
@@ -49,10 +49,10 @@ func ReLUBackward(dx, dy, y []float32) {
 func AddForward(y, a, b []float32) {
 	a = need("add input", a, len(y))
 	b = need("add input", b, len(y))
-	parallel(len(y), len(y), func(lo, hi int) {
+	parallel(len(y), len(y), kern.Func(func(lo, hi int) {
 		yr, br := y[lo:hi], b[lo:hi]
 		for i, v := range a[lo:hi] {
 			yr[i] = v + br[i]
 		}
-	})
+	}))
 }
