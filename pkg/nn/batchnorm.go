@@ -32,6 +32,12 @@ type BatchNorm struct {
 	coef       []float32 // [3][C], per-channel factors of a pass
 	sums       []float64 // [2][C], reduced sums
 	partial    []float32 // [blocks][2][C], per-block sums
+
+	// The loop bodies of a pass, kept here so that they reach the workers
+	// without allocating; set for the pass and cleared after it.
+	fwd bnForward
+	red bnReduce
+	bwd bnBackward
 }
 
 // NewBatchNorm builds a batch norm over in.C channels for up to in.N images of
@@ -109,13 +115,25 @@ func (b *BatchNorm) forward(y, x, res []float32, n int, relu bool) {
 		scale[j] = b.Weight.Data[j] * b.rstd[j]
 		shift[j] = b.Bias.Data[j] - b.mean[j]*scale[j]
 	}
-	parallel(rows, rows*c, kern.Func(func(lo, hi int) {
-		if res != nil {
-			kern.ScaleShiftAddReLU(y[lo*c:hi*c], x[lo*c:hi*c], res[lo*c:hi*c], scale, shift)
-			return
-		}
-		kern.ScaleShift(y[lo*c:hi*c], x[lo*c:hi*c], scale, shift, relu)
-	}))
+	b.fwd = bnForward{y: y, x: x, res: res, scale: scale, shift: shift, relu: relu}
+	parallel(rows, rows*c, &b.fwd)
+	b.fwd = bnForward{}
+}
+
+// bnForward is y = x*scale + shift over rows [lo, hi), then the residual
+// and ReLU.
+type bnForward struct {
+	y, x, res, scale, shift []float32
+	relu                    bool
+}
+
+func (t *bnForward) Run(lo, hi int) {
+	c := len(t.scale)
+	if t.res != nil {
+		kern.ScaleShiftAddReLU(t.y[lo*c:hi*c], t.x[lo*c:hi*c], t.res[lo*c:hi*c], t.scale, t.shift)
+		return
+	}
+	kern.ScaleShift(t.y[lo*c:hi*c], t.x[lo*c:hi*c], t.scale, t.shift, t.relu)
 }
 
 // batchStatistics sets mean and rstd from the rows of x and folds them into
@@ -125,17 +143,13 @@ func (b *BatchNorm) batchStatistics(x []float32, rows int) {
 		panic(fmt.Sprintf("nn: batchnorm %s needs more than one value per channel in training", b.Weight.Name))
 	}
 	c := b.In.C
-	sum, _ := b.reduce(rows, func(r0, r1 int, s, _ []float32) {
-		kern.ChannelSums(s, nil, x[r0*c:r1*c], nil)
-	})
+	sum, _ := b.reduce(bnReduce{x: x}, rows)
 	for j := range c {
 		b.mean[j] = float32(sum[j] / float64(rows))
 	}
 	// Second pass around the mean: more accurate than E[x²]-E[x]².
 	mean := b.mean
-	_, sq := b.reduce(rows, func(r0, r1 int, s, t []float32) {
-		kern.ChannelSums(s, t, x[r0*c:r1*c], mean)
-	})
+	_, sq := b.reduce(bnReduce{x: x, mean: mean}, rows)
 	m := b.Momentum
 	for j := range c {
 		b.rstd[j] = float32(1 / math.Sqrt(sq[j]/float64(rows)+b.Eps))
@@ -161,9 +175,7 @@ func (b *BatchNorm) Backward(dx, dy, x []float32, n int) {
 	dy = need("batchnorm output gradient", dy, rows*c)
 	dx = need("batchnorm input gradient", dx, rows*c)
 	mean, rstd := b.mean, b.rstd
-	sdy, sdyx := b.reduce(rows, func(r0, r1 int, s, t []float32) {
-		kern.ChannelDots(s, t, dy[r0*c:r1*c], x[r0*c:r1*c], mean)
-	})
+	sdy, sdyx := b.reduce(bnReduce{dy: dy, x: x, mean: mean}, rows)
 	// With xhat = (x-mean)*rstd, u = mean(dy) and v = mean(dy*xhat) after
 	// batch statistics (0 after running ones), and k = gamma*rstd:
 	// dx = k*(dy - u - xhat*v) = k*dy + a*x + e, a = -k*v*rstd, e = -k*u - a*mean.
@@ -180,26 +192,32 @@ func (b *BatchNorm) Backward(dx, dy, x []float32, n int) {
 		aj := -kj * v * r
 		k[j], a[j], e[j] = float32(kj), float32(aj), float32(-kj*u-aj*float64(mean[j]))
 	}
-	parallel(rows, rows*c, kern.Func(func(lo, hi int) {
-		kern.Affine2(dx[lo*c:hi*c], dy[lo*c:hi*c], x[lo*c:hi*c], k, a, e)
-	}))
+	b.bwd = bnBackward{dx: dx, dy: dy, x: x, k: k, a: a, e: e}
+	parallel(rows, rows*c, &b.bwd)
+	b.bwd = bnBackward{}
 }
 
-// reduce sums over rows [0, rows) into two [C] accumulators: kernel adds the
-// rows [r0, r1) of one fixed block into its own float32 s and t, and the
-// blocks are then added in order in float64. The returned slices are valid
-// until the next reduce.
-func (b *BatchNorm) reduce(rows int, kernel func(r0, r1 int, s, t []float32)) (s, t []float64) {
+// bnBackward is dx = k*dy + a*x + e over rows [lo, hi).
+type bnBackward struct{ dx, dy, x, k, a, e []float32 }
+
+func (t *bnBackward) Run(lo, hi int) {
+	c := len(t.k)
+	kern.Affine2(t.dx[lo*c:hi*c], t.dy[lo*c:hi*c], t.x[lo*c:hi*c], t.k, t.a, t.e)
+}
+
+// reduce sums over rows [0, rows) into two [C] accumulators: r sums the
+// rows of one fixed block into its own float32 s and t, and the blocks are
+// then added in order in float64. The returned slices are valid until the
+// next reduce.
+func (b *BatchNorm) reduce(r bnReduce, rows int) (s, t []float64) {
 	c := b.In.C
 	blocks := (rows + bnBlock - 1) / bnBlock
 	part := b.partial[:blocks*2*c]
 	clear(part)
-	parallel(blocks, rows*c, kern.Func(func(lo, hi int) {
-		for blk := lo; blk < hi; blk++ {
-			p := part[blk*2*c:]
-			kernel(blk*bnBlock, min((blk+1)*bnBlock, rows), p[:c], p[c:2*c])
-		}
-	}))
+	r.part, r.rows, r.c = part, rows, c
+	b.red = r
+	parallel(blocks, rows*c, &b.red)
+	b.red = bnReduce{}
 	s, t = b.sums[:c], b.sums[c:]
 	clear(b.sums)
 	for blk := range blocks {
@@ -210,4 +228,30 @@ func (b *BatchNorm) reduce(rows int, kernel func(r0, r1 int, s, t []float32)) (s
 		}
 	}
 	return s, t
+}
+
+// bnReduce sums blocks [lo, hi) of bnBlock rows into part, [2][C] a block:
+// with dy, the sums of dy and dy*(x-mean) (Backward); else those of x and,
+// with mean, of (x-mean)² (the statistics).
+type bnReduce struct {
+	dy, x, mean, part []float32
+	rows, c           int
+}
+
+func (r *bnReduce) Run(lo, hi int) {
+	c := r.c
+	for blk := lo; blk < hi; blk++ {
+		p := r.part[blk*2*c:]
+		s, t := p[:c], p[c:2*c]
+		r0, r1 := blk*bnBlock, min((blk+1)*bnBlock, r.rows)
+		x := r.x[r0*c : r1*c]
+		switch {
+		case r.dy != nil:
+			kern.ChannelDots(s, t, r.dy[r0*c:r1*c], x, r.mean)
+		case r.mean != nil:
+			kern.ChannelSums(s, t, x, r.mean)
+		default:
+			kern.ChannelSums(s, nil, x, nil)
+		}
+	}
 }

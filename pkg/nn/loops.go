@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/simclr-go/simclr/pkg/kern"
 )
@@ -21,6 +22,25 @@ func parallel(n, work int, t kern.Task) {
 		return
 	}
 	kern.ParallelTask(n, t)
+}
+
+// parallelPooled is parallel for the free functions, which have no layer to
+// keep their task in: a task of their own would escape to the workers and
+// allocate on every call, so it comes from pool (one per task type) set to
+// v, and is cleared before it goes back so that the pool keeps no buffer
+// alive.
+func parallelPooled[T any, PT interface {
+	*T
+	kern.Task
+}](pool *sync.Pool, n, work int, v T) {
+	t, _ := pool.Get().(PT)
+	if t == nil {
+		t = new(T)
+	}
+	*t = v
+	parallel(n, work, t)
+	*t = *new(T)
+	pool.Put(t)
 }
 
 // need panics unless s holds at least size values: a wrong buffer is a

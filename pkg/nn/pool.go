@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/simclr-go/simclr/pkg/kern"
 )
@@ -13,6 +14,10 @@ import (
 type MaxPool2d struct {
 	In, Out Dims
 	Win     Window
+
+	fwd    maxPoolForward
+	bwd    maxPoolBackward
+	routed []bool // [N][C], per image (so per thread) and channel: the window's gradient is given
 }
 
 // NewMaxPool2d builds a max pool for up to in.N images of in.H×in.W×in.C.
@@ -22,7 +27,7 @@ func NewMaxPool2d(in Dims, win Window) *MaxPool2d {
 		panic(fmt.Sprintf("nn: max pool window %+v does not fit %+v", win, in))
 	}
 	out := Dims{N: in.N, H: win.out(in.H), W: win.out(in.W), C: in.C}
-	return &MaxPool2d{In: in, Out: out, Win: win}
+	return &MaxPool2d{In: in, Out: out, Win: win, routed: make([]bool, in.N*in.C)}
 }
 
 // window calls fn with the offset of each input pixel (within its image) of
@@ -49,26 +54,36 @@ func (p *MaxPool2d) window(oh, ow int, fn func(at int)) {
 //	x: [n][H][W][C]
 func (p *MaxPool2d) Forward(y, x []float32, n int) {
 	checkBatch(n, p.In.N)
+	x = need("max pool input", x, n*p.In.Image())
+	y = need("max pool output", y, n*p.Out.Image())
+	p.fwd = maxPoolForward{p: p, y: y, x: x}
+	parallel(n*p.Out.H, len(y)*p.Win.K*p.Win.K, &p.fwd)
+	p.fwd = maxPoolForward{}
+}
+
+type maxPoolForward struct {
+	p    *MaxPool2d
+	y, x []float32
+}
+
+func (t *maxPoolForward) Run(lo, hi int) {
+	p, y, x := t.p, t.y, t.x
 	in, out, c := p.In, p.Out, p.In.C
-	x = need("max pool input", x, n*in.Image())
-	y = need("max pool output", y, n*out.Image())
-	parallel(n*out.H, len(y)*p.Win.K*p.Win.K, kern.Func(func(lo, hi int) {
-		for r := lo; r < hi; r++ { // r: (image, output row)
-			img, oh := r/out.H, r%out.H
-			xi := x[img*in.Image() : (img+1)*in.Image()]
-			for ow := 0; ow < out.W; ow++ {
-				best, first := y[(r*out.W+ow)*c:][:c], true
-				p.window(oh, ow, func(at int) {
-					if first {
-						copy(best, xi[at:at+c])
-						first = false
-						return
-					}
-					kern.MaxTo(best, xi[at:at+c])
-				})
-			}
+	for r := lo; r < hi; r++ { // r: (image, output row)
+		img, oh := r/out.H, r%out.H
+		xi := x[img*in.Image() : (img+1)*in.Image()]
+		for ow := 0; ow < out.W; ow++ {
+			best, first := y[(r*out.W+ow)*c:][:c], true
+			p.window(oh, ow, func(at int) {
+				if first {
+					copy(best, xi[at:at+c])
+					first = false
+					return
+				}
+				kern.MaxTo(best, xi[at:at+c])
+			})
 		}
-	}))
+	}
 }
 
 // Backward routes each output gradient to the first input of its window
@@ -80,33 +95,43 @@ func (p *MaxPool2d) Forward(y, x []float32, n int) {
 //	y:  [n][OutH][OutW][C], the output of Forward
 func (p *MaxPool2d) Backward(dx, dy, x, y []float32, n int) {
 	checkBatch(n, p.In.N)
-	in, out, c := p.In, p.Out, p.In.C
-	dx = need("max pool input gradient", dx, n*in.Image())
-	dy = need("max pool output gradient", dy, n*out.Image())
-	x = need("max pool input", x, n*in.Image())
-	y = need("max pool output", y, n*out.Image())
+	dx = need("max pool input gradient", dx, n*p.In.Image())
+	dy = need("max pool output gradient", dy, n*p.Out.Image())
+	x = need("max pool input", x, n*p.In.Image())
+	y = need("max pool output", y, n*p.Out.Image())
 	// Windows overlap, so split over images: each image's scatter stays on one thread.
-	parallel(n, len(dx)+len(dy)*p.Win.K*p.Win.K, kern.Func(func(lo, hi int) {
-		routed := make([]bool, c) // per channel: gradient already given
-		for img := lo; img < hi; img++ {
-			xi, dxi := x[img*in.Image():(img+1)*in.Image()], dx[img*in.Image():(img+1)*in.Image()]
-			clear(dxi)
-			for o := 0; o < out.H*out.W; o++ {
-				at := (img*out.H*out.W + o) * c
-				yo, dyo := y[at:at+c], dy[at:at+c]
-				clear(routed)
-				p.window(o/out.W, o%out.W, func(a int) {
-					xa, da := xi[a:a+c], dxi[a:a+c]
-					for j, v := range xa {
-						if v == yo[j] && !routed[j] {
-							da[j] += dyo[j]
-							routed[j] = true
-						}
+	p.bwd = maxPoolBackward{p: p, dx: dx, dy: dy, x: x, y: y}
+	parallel(n, len(dx)+len(dy)*p.Win.K*p.Win.K, &p.bwd)
+	p.bwd = maxPoolBackward{}
+}
+
+type maxPoolBackward struct {
+	p            *MaxPool2d
+	dx, dy, x, y []float32
+}
+
+func (t *maxPoolBackward) Run(lo, hi int) {
+	p, dx, dy, x, y := t.p, t.dx, t.dy, t.x, t.y
+	in, out, c := p.In, p.Out, p.In.C
+	for img := lo; img < hi; img++ {
+		xi, dxi := x[img*in.Image():(img+1)*in.Image()], dx[img*in.Image():(img+1)*in.Image()]
+		routed := p.routed[img*c : (img+1)*c]
+		clear(dxi)
+		for o := 0; o < out.H*out.W; o++ {
+			at := (img*out.H*out.W + o) * c
+			yo, dyo := y[at:at+c], dy[at:at+c]
+			clear(routed)
+			p.window(o/out.W, o%out.W, func(a int) {
+				xa, da := xi[a:a+c], dxi[a:a+c]
+				for j, v := range xa {
+					if v == yo[j] && !routed[j] {
+						da[j] += dyo[j]
+						routed[j] = true
 					}
-				})
-			}
+				}
+			})
 		}
-	}))
+	}
 }
 
 // AvgPoolForward averages each channel over the hw pixels of an image: the
@@ -117,19 +142,7 @@ func (p *MaxPool2d) Backward(dx, dy, x, y []float32, n int) {
 func AvgPoolForward(y, x []float32, n, hw, c int) {
 	x = need("avg pool input", x, n*hw*c)
 	y = need("avg pool output", y, n*c)
-	scale := 1 / float32(hw)
-	parallel(n, len(x), kern.Func(func(lo, hi int) {
-		for img := lo; img < hi; img++ {
-			yi := y[img*c : (img+1)*c]
-			clear(yi)
-			for p := range hw {
-				kern.AddTo(yi, x[(img*hw+p)*c:][:c])
-			}
-			for j := range yi {
-				yi[j] *= scale
-			}
-		}
-	}))
+	parallelPooled(&avgPoolTasks, n, len(x), avgPool{pooled: y, pixels: x, hw: hw, c: c})
 }
 
 // AvgPoolBackward spreads each gradient evenly over the pixels it averaged,
@@ -140,15 +153,39 @@ func AvgPoolForward(y, x []float32, n, hw, c int) {
 func AvgPoolBackward(dx, dy []float32, n, hw, c int) {
 	dx = need("avg pool input gradient", dx, n*hw*c)
 	dy = need("avg pool output gradient", dy, n*c)
+	parallelPooled(&avgPoolTasks, n, len(dx), avgPool{pooled: dy, pixels: dx, hw: hw, c: c, backward: true})
+}
+
+var avgPoolTasks sync.Pool
+
+// avgPool is AvgPoolForward (pixels to pooled) or AvgPoolBackward (pooled
+// to pixels) over images [lo, hi).
+type avgPool struct {
+	pooled, pixels []float32 // [n][c], [n][hw][c]
+	hw, c          int
+	backward       bool
+}
+
+func (t *avgPool) Run(lo, hi int) {
+	hw, c := t.hw, t.c
 	scale := 1 / float32(hw)
-	parallel(n, len(dx), kern.Func(func(lo, hi int) {
-		for img := lo; img < hi; img++ {
+	for img := lo; img < hi; img++ {
+		pooled := t.pooled[img*c : (img+1)*c]
+		if t.backward {
 			for p := range hw {
-				dst := dx[(img*hw+p)*c:][:c]
-				for j, g := range dy[img*c : (img+1)*c] {
+				dst := t.pixels[(img*hw+p)*c:][:c]
+				for j, g := range pooled {
 					dst[j] = g * scale
 				}
 			}
+			continue
 		}
-	}))
+		clear(pooled)
+		for p := range hw {
+			kern.AddTo(pooled, t.pixels[(img*hw+p)*c:][:c])
+		}
+		for j := range pooled {
+			pooled[j] *= scale
+		}
+	}
 }

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"math"
+	"sync"
 
 	"github.com/simclr-go/simclr/pkg/kern"
 )
@@ -15,13 +16,19 @@ import (
 //	x: same as y
 func ReLUForward(y, x []float32) {
 	x = need("relu input", x, len(y))
-	parallel(len(y), len(y), kern.Func(func(lo, hi int) {
-		yr := y[lo:hi]
-		for i, v := range x[lo:hi] {
-			b := math.Float32bits(v)
-			yr[i] = math.Float32frombits(b &^ uint32(int32(b)>>31)) // 0 if the sign bit is set
-		}
-	}))
+	parallelPooled(&reluForwardTasks, len(y), len(y), reluForward{y: y, x: x})
+}
+
+var reluForwardTasks sync.Pool
+
+type reluForward struct{ y, x []float32 }
+
+func (t *reluForward) Run(lo, hi int) {
+	yr := t.y[lo:hi]
+	for i, v := range t.x[lo:hi] {
+		b := math.Float32bits(v)
+		yr[i] = math.Float32frombits(b &^ uint32(int32(b)>>31)) // 0 if the sign bit is set
+	}
 }
 
 // ReLUBackward writes dx = dy where the forward output y is positive, else 0.
@@ -34,10 +41,14 @@ func ReLUForward(y, x []float32) {
 func ReLUBackward(dx, dy, y []float32) {
 	dy = need("relu output gradient", dy, len(dx))
 	y = need("relu output", y, len(dx))
-	parallel(len(dx), len(dx), kern.Func(func(lo, hi int) {
-		kern.ReLUMask(dx[lo:hi], dy[lo:hi], y[lo:hi])
-	}))
+	parallelPooled(&reluBackwardTasks, len(dx), len(dx), reluBackward{dx: dx, dy: dy, y: y})
 }
+
+var reluBackwardTasks sync.Pool
+
+type reluBackward struct{ dx, dy, y []float32 }
+
+func (t *reluBackward) Run(lo, hi int) { kern.ReLUMask(t.dx[lo:hi], t.dy[lo:hi], t.y[lo:hi]) }
 
 // AddForward writes the residual sum y = a + b; y may alias a or b. Its
 // backward is the identity: both a and b receive dy unchanged, so there is no
@@ -49,10 +60,16 @@ func ReLUBackward(dx, dy, y []float32) {
 func AddForward(y, a, b []float32) {
 	a = need("add input", a, len(y))
 	b = need("add input", b, len(y))
-	parallel(len(y), len(y), kern.Func(func(lo, hi int) {
-		yr, br := y[lo:hi], b[lo:hi]
-		for i, v := range a[lo:hi] {
-			yr[i] = v + br[i]
-		}
-	}))
+	parallelPooled(&addTasks, len(y), len(y), addForward{y: y, a: a, b: b})
+}
+
+var addTasks sync.Pool
+
+type addForward struct{ y, a, b []float32 }
+
+func (t *addForward) Run(lo, hi int) {
+	yr, br := t.y[lo:hi], t.b[lo:hi]
+	for i, v := range t.a[lo:hi] {
+		yr[i] = v + br[i]
+	}
 }

@@ -44,13 +44,15 @@ func buffers(params []*nn.Param, prefix string) []*nn.Tensor {
 	return out
 }
 
-// each runs fn over every value of parameter i in parallel chunks.
-func each(p *nn.Param, fn func(lo, hi int)) {
-	if len(p.Data) < 1<<15 {
-		fn(0, len(p.Data))
+// each runs t over the n values of a parameter, in parallel chunks when
+// there are enough. Each optimizer keeps its t as a field: a closure or a
+// local task would escape to the workers and allocate on every step.
+func each(n int, t kern.Task) {
+	if n < 1<<15 {
+		t.Run(0, n)
 		return
 	}
-	kern.Parallel(len(p.Data), fn)
+	kern.ParallelTask(n, t)
 }
 
 // Adam is torch.optim.Adam: betas 0.9/0.999, eps 1e-8, and weight decay as
@@ -60,6 +62,7 @@ type Adam struct {
 	params                         []*nn.Param
 	m, v                           []*nn.Tensor
 	t                              int64
+	update                         adamUpdate
 }
 
 func NewAdam(params []*nn.Param, weightDecay float32) *Adam {
@@ -74,15 +77,27 @@ func (a *Adam) Step(lr float32) {
 	stepSize := lr / float32(bc1)
 	rbc2 := float32(1 / math.Sqrt(bc2))
 	for i, p := range a.params {
-		m, v := a.m[i].Data, a.v[i].Data
-		each(p, func(lo, hi int) {
-			for j := lo; j < hi; j++ {
-				g := p.Grad[j] + a.WeightDecay*p.Data[j]
-				m[j] = a.Beta1*m[j] + (1-a.Beta1)*g
-				v[j] = a.Beta2*v[j] + (1-a.Beta2)*g*g
-				p.Data[j] -= stepSize * m[j] / (float32(math.Sqrt(float64(v[j])))*rbc2 + a.Eps)
-			}
-		})
+		a.update = adamUpdate{a: a, p: p, m: a.m[i].Data, v: a.v[i].Data, stepSize: stepSize, rbc2: rbc2}
+		each(len(p.Data), &a.update)
+	}
+	a.update = adamUpdate{}
+}
+
+// adamUpdate is Adam's step on one parameter.
+type adamUpdate struct {
+	a              *Adam
+	p              *nn.Param
+	m, v           []float32
+	stepSize, rbc2 float32
+}
+
+func (u *adamUpdate) Run(lo, hi int) {
+	a, p, m, v := u.a, u.p, u.m, u.v
+	for j := lo; j < hi; j++ {
+		g := p.Grad[j] + a.WeightDecay*p.Data[j]
+		m[j] = a.Beta1*m[j] + (1-a.Beta1)*g
+		v[j] = a.Beta2*v[j] + (1-a.Beta2)*g*g
+		p.Data[j] -= u.stepSize * m[j] / (float32(math.Sqrt(float64(v[j])))*u.rbc2 + a.Eps)
 	}
 }
 
@@ -97,6 +112,7 @@ type SGD struct {
 	params                []*nn.Param
 	buf                   []*nn.Tensor
 	t                     int64
+	update                sgdUpdate
 }
 
 func NewSGD(params []*nn.Param, momentum, weightDecay float32, nesterov bool) *SGD {
@@ -107,25 +123,37 @@ func NewSGD(params []*nn.Param, momentum, weightDecay float32, nesterov bool) *S
 func (s *SGD) Step(lr float32) {
 	s.t++
 	for i, p := range s.params {
-		buf := s.buf[i].Data
-		first := s.t == 1
-		each(p, func(lo, hi int) {
-			for j := lo; j < hi; j++ {
-				g := p.Grad[j] + s.WeightDecay*p.Data[j]
-				// PyTorch starts the buffer at the first gradient.
-				if first {
-					buf[j] = g
-				} else {
-					buf[j] = s.Momentum*buf[j] + g
-				}
-				if s.Nesterov {
-					g += s.Momentum * buf[j]
-				} else {
-					g = buf[j]
-				}
-				p.Data[j] -= lr * g
-			}
-		})
+		s.update = sgdUpdate{s: s, p: p, buf: s.buf[i].Data, lr: lr}
+		each(len(p.Data), &s.update)
+	}
+	s.update = sgdUpdate{}
+}
+
+// sgdUpdate is SGD's step on one parameter.
+type sgdUpdate struct {
+	s   *SGD
+	p   *nn.Param
+	buf []float32
+	lr  float32
+}
+
+func (u *sgdUpdate) Run(lo, hi int) {
+	s, p, buf, lr := u.s, u.p, u.buf, u.lr
+	first := s.t == 1
+	for j := lo; j < hi; j++ {
+		g := p.Grad[j] + s.WeightDecay*p.Data[j]
+		// PyTorch starts the buffer at the first gradient.
+		if first {
+			buf[j] = g
+		} else {
+			buf[j] = s.Momentum*buf[j] + g
+		}
+		if s.Nesterov {
+			g += s.Momentum * buf[j]
+		} else {
+			g = buf[j]
+		}
+		p.Data[j] -= lr * g
 	}
 }
 
@@ -141,6 +169,7 @@ type LARS struct {
 	params                     []*nn.Param
 	buf                        []*nn.Tensor
 	t                          int64
+	update                     larsUpdate
 }
 
 func NewLARS(params []*nn.Param, momentum, weightDecay float32) *LARS {
@@ -165,13 +194,26 @@ func (l *LARS) Step(lr float32) {
 				trust = l.Eta * float32(math.Sqrt(ww)/math.Sqrt(gg))
 			}
 		}
-		buf := l.buf[i].Data
-		each(p, func(lo, hi int) {
-			for j := lo; j < hi; j++ {
-				buf[j] = l.Momentum*buf[j] + trust*(p.Grad[j]+wd*p.Data[j])
-				p.Data[j] -= lr * buf[j]
-			}
-		})
+		l.update = larsUpdate{l: l, p: p, buf: l.buf[i].Data, lr: lr, wd: wd, trust: trust}
+		each(len(p.Data), &l.update)
+	}
+	l.update = larsUpdate{}
+}
+
+// larsUpdate is LARS's step on one parameter, with its weight decay and
+// trust ratio.
+type larsUpdate struct {
+	l             *LARS
+	p             *nn.Param
+	buf           []float32
+	lr, wd, trust float32
+}
+
+func (u *larsUpdate) Run(lo, hi int) {
+	l, p, buf, lr, wd, trust := u.l, u.p, u.buf, u.lr, u.wd, u.trust
+	for j := lo; j < hi; j++ {
+		buf[j] = l.Momentum*buf[j] + trust*(p.Grad[j]+wd*p.Data[j])
+		p.Data[j] -= lr * buf[j]
 	}
 }
 
