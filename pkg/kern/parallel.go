@@ -45,7 +45,7 @@ func ParallelTask(n int, t Task) {
 		return
 	}
 	startWorkers(parts - 1)
-	done := waitGroups.Get().(*sync.WaitGroup)
+	done := waitGroups.get()
 	for p := 1; p < parts; p++ {
 		j := job{t: t, lo: p * n / parts, hi: (p + 1) * n / parts, done: done}
 		done.Add(1)
@@ -67,7 +67,7 @@ func ParallelTask(n int, t Task) {
 		}
 	}
 	done.Wait()
-	waitGroups.Put(done)
+	waitGroups.put(done)
 }
 
 // job is one range of a ParallelTask call.
@@ -84,7 +84,7 @@ func (j job) run() {
 
 var (
 	jobs       = make(chan job, 256)
-	waitGroups = sync.Pool{New: func() any { return new(sync.WaitGroup) }}
+	waitGroups freeList[sync.WaitGroup]
 	workers    struct {
 		sync.Mutex
 		n atomic.Int32
@@ -107,4 +107,29 @@ func startWorkers(n int) {
 		}()
 		workers.n.Add(1)
 	}
+}
+
+// freeList keeps values for reuse. Unlike a sync.Pool it survives garbage
+// collections, which would otherwise make the next calls allocate (and,
+// for GEMM scratch, re-zero a megabyte per worker).
+type freeList[T any] struct {
+	sync.Mutex
+	free []*T
+}
+
+func (l *freeList[T]) get() *T {
+	l.Lock()
+	defer l.Unlock()
+	if n := len(l.free); n > 0 {
+		v := l.free[n-1]
+		l.free = l.free[:n-1]
+		return v
+	}
+	return new(T)
+}
+
+func (l *freeList[T]) put(v *T) {
+	l.Lock()
+	l.free = append(l.free, v)
+	l.Unlock()
 }

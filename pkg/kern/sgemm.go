@@ -5,7 +5,6 @@ package kern
 
 import (
 	"fmt"
-	"sync"
 )
 
 // Blocking as in Goto's GEMM: an mr×nr tile of C lives in registers, a
@@ -50,7 +49,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // run computes g on a pooled copy: a gemm handed to the workers must live
 // on the heap, and a new one per call would allocate.
 func run(g gemm) {
-	p := gemms.Get().(*gemm)
+	p := gemms.get()
 	*p = g
 	// Split C into as many strips as there are threads along its longer
 	// side, in whole tiles, so each worker packs and writes only its own.
@@ -61,10 +60,10 @@ func run(g gemm) {
 	p.strips = min(Threads(), (long+tile-1)/tile)
 	ParallelTask(p.strips, p)
 	*p = gemm{} // keep no reference to the caller's matrices
-	gemms.Put(p)
+	gemms.put(p)
 }
 
-var gemms = sync.Pool{New: func() any { return new(gemm) }}
+var gemms freeList[gemm]
 
 // Run computes strips [lo, hi) of C.
 func (g *gemm) Run(lo, hi int) {
@@ -116,30 +115,8 @@ type scratch struct {
 	col16 [kc / 2]uint32
 }
 
-// scratches keeps packing space for reuse. Unlike a sync.Pool it survives
-// garbage collections, which would otherwise free and re-zero a megabyte
-// per worker every time.
-var scratches struct {
-	sync.Mutex
-	free []*scratch
-}
-
-func getScratch() *scratch {
-	scratches.Lock()
-	defer scratches.Unlock()
-	if n := len(scratches.free); n > 0 {
-		s := scratches.free[n-1]
-		scratches.free = scratches.free[:n-1]
-		return s
-	}
-	return new(scratch)
-}
-
-func putScratch(s *scratch) {
-	scratches.Lock()
-	scratches.free = append(scratches.free, s)
-	scratches.Unlock()
-}
+// scratches keeps packing space for reuse.
+var scratches freeList[scratch]
 
 // block computes rows [i0,i1) and columns [j0,j1) of C. B is always packed
 // (each panel serves every row of the strip), but the micro-kernel reads A
@@ -156,8 +133,8 @@ func (g *gemm) block(i0, i1, j0, j1 int) {
 	if g.beta != 0 && g.beta != 1 {
 		g.scaleC(i0, i1, j0, j1)
 	}
-	s := getScratch()
-	defer putScratch(s)
+	s := scratches.get()
+	defer scratches.put(s)
 	if g.bf16 {
 		g.block16(s, i0, i1, j0, j1)
 		return

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -43,24 +44,47 @@ var resnet18Convs = []convLayer{
 // BenchmarkConvLayers times forward plus backward (input and weight
 // gradients) of each distinct ResNet-18 convolution at 512 views.
 func BenchmarkConvLayers(b *testing.B) {
-	const n = 512
 	for _, l := range resnet18Convs {
-		b.Run(l.name, func(b *testing.B) {
-			in := Dims{N: n, H: l.hw, W: l.hw, C: l.cin}
-			c := NewConv2d("", in, l.cout, Window{K: l.k, Stride: l.stride, Pad: l.k / 2})
-			r := rand.New(rand.NewPCG(1, 2))
-			c.InitKaiming(r)
-			x := randSlice(r, n*in.Image())
-			y := make([]float32, n*c.Out.Image())
-			dy := randSlice(r, len(y))
-			dx := make([]float32, len(x))
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				c.Forward(y, x, n)
-				c.Backward(dx, dy, x, n, false)
-			}
-			flops := 3 * 2 * float64(n*c.Out.H*c.Out.W) * float64(l.cout) * float64(l.k*l.k*l.cin)
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
+		b.Run(l.name, func(b *testing.B) { benchConv(b, l) })
 	}
+}
+
+// BenchmarkConvLowering times the layers whose windows overhang the
+// padding both ways, lowering whole windows and region by region: the
+// measurement behind minPadSkip.
+func BenchmarkConvLowering(b *testing.B) {
+	defer func(skip float64) { minPadSkip = skip }(minPadSkip)
+	for _, l := range resnet18Convs {
+		if l.k == 1 {
+			continue
+		}
+		for _, mode := range []struct {
+			name  string
+			skip float64
+		}{{"whole", math.Inf(1)}, {"split", 0}} {
+			b.Run(l.name+"/"+mode.name, func(b *testing.B) {
+				minPadSkip = mode.skip
+				benchConv(b, l)
+			})
+		}
+	}
+}
+
+func benchConv(b *testing.B, l convLayer) {
+	const n = 512
+	in := Dims{N: n, H: l.hw, W: l.hw, C: l.cin}
+	c := NewConv2d("", in, l.cout, Window{K: l.k, Stride: l.stride, Pad: l.k / 2})
+	r := rand.New(rand.NewPCG(1, 2))
+	c.InitKaiming(r)
+	x := randSlice(r, n*in.Image())
+	y := make([]float32, n*c.Out.Image())
+	dy := randSlice(r, len(y))
+	dx := make([]float32, len(x))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Forward(y, x, n)
+		c.Backward(dx, dy, x, n, false)
+	}
+	flops := 3 * 2 * float64(n*c.Out.H*c.Out.W) * float64(l.cout) * float64(l.k*l.k*l.cin)
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
