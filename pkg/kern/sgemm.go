@@ -305,3 +305,21 @@ func checkMatrix(name string, rows, cols, ld, l int) {
 		panic(fmt.Sprintf("kern: %s has %d elements, %d×%d with stride %d needs %d", name, l, rows, cols, ld, need))
 	}
 }
+
+// TileRows and TileCols are the shape of the tile Tile computes.
+const (
+	TileRows = mr
+	TileCols = nr
+)
+
+// Tile computes one TileRows×TileCols tile with the GEMM's micro-kernel,
+// for callers that address A and B themselves (a direct convolution):
+//
+//	C[r][j] (+)= sum over p < k of a[r*ar+p*ap] * b[p*bp+j]
+//
+// C rows are ldc apart; add accumulates onto C instead of overwriting it.
+// Either ar or ap must be 1 for the assembly to run; A and B must hold every
+// value the sums read, or Tile panics.
+func Tile(k int, a []float32, ar, ap int, b []float32, bp int, c []float32, ldc int, add bool) {
+	microKernel(k, a, ar, ap, b, bp, c, ldc, add)
+}

@@ -12,41 +12,39 @@ import (
 // and weight, up to float32 accumulation order: the lowering straight to
 // bf16 pairs must put every value where im2col does.
 func TestConvForwardBF16(t *testing.T) {
-	bothLowerings(t, func(t *testing.T) {
-		r := rand.New(rand.NewPCG(9, 9))
-		round := func(s []float32) []float32 {
-			out := make([]float32, len(s))
-			for i, v := range s {
-				// bf16 keeps the top 16 bits, rounded to nearest even.
-				b := math.Float32bits(v)
-				out[i] = math.Float32frombits((b + 0x7fff + (b>>16)&1) &^ 0xffff)
-			}
-			return out
+	r := rand.New(rand.NewPCG(9, 9))
+	round := func(s []float32) []float32 {
+		out := make([]float32, len(s))
+		for i, v := range s {
+			// bf16 keeps the top 16 bits, rounded to nearest even.
+			b := math.Float32bits(v)
+			out[i] = math.Float32frombits((b + 0x7fff + (b>>16)&1) &^ 0xffff)
 		}
-		for _, tc := range []struct {
-			in   Dims
-			cout int
-			win  Window
-		}{
-			{Dims{N: 3, H: 9, W: 8, C: 3}, 16, Window{K: 7, Stride: 2, Pad: 3}}, // odd K*K*Cin
-			{Dims{N: 2, H: 6, W: 5, C: 8}, 20, Window{K: 3, Stride: 1, Pad: 1}},
-			{Dims{N: 2, H: 6, W: 6, C: 4}, 12, Window{K: 1, Stride: 2}},
-		} {
-			c := NewConv2d("", tc.in, tc.cout, tc.win)
-			copy(c.Weight.Data, randSlice(r, len(c.Weight.Data)))
-			x := randSlice(r, tc.in.N*tc.in.Image())
-			got := make([]float32, tc.in.N*c.Out.Image())
-			kern.SetBF16(true)
-			c.Forward(got, x, tc.in.N)
-			kern.SetBF16(false)
-			copy(c.Weight.Data, round(c.Weight.Data))
-			want := make([]float32, len(got))
-			c.Forward(want, round(x), tc.in.N)
-			for i := range want {
-				if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
-					t.Fatalf("%+v: y[%d] = %g, float32 on rounded inputs %g", tc.in, i, got[i], want[i])
-				}
+		return out
+	}
+	for _, tc := range []struct {
+		in   Dims
+		cout int
+		win  Window
+	}{
+		{Dims{N: 3, H: 9, W: 8, C: 3}, 16, Window{K: 7, Stride: 2, Pad: 3}}, // odd K*K*Cin
+		{Dims{N: 2, H: 6, W: 5, C: 8}, 20, Window{K: 3, Stride: 1, Pad: 1}},
+		{Dims{N: 2, H: 6, W: 6, C: 4}, 12, Window{K: 1, Stride: 2}},
+	} {
+		c := NewConv2d("", tc.in, tc.cout, tc.win)
+		copy(c.Weight.Data, randSlice(r, len(c.Weight.Data)))
+		x := randSlice(r, tc.in.N*tc.in.Image())
+		got := make([]float32, tc.in.N*c.Out.Image())
+		kern.SetBF16(true)
+		c.Forward(got, x, tc.in.N)
+		kern.SetBF16(false)
+		copy(c.Weight.Data, round(c.Weight.Data))
+		want := make([]float32, len(got))
+		c.Forward(want, round(x), tc.in.N)
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("%+v: y[%d] = %g, float32 on rounded inputs %g", tc.in, i, got[i], want[i])
 			}
 		}
-	})
+	}
 }

@@ -13,102 +13,98 @@ import (
 // every loop forced parallel, and expects bit-identical results. The batch
 // is below the capacity and conv1 lowers it in two passes.
 func TestThreadInvariance(t *testing.T) {
-	bothLowerings(t, func(t *testing.T) {
-		defer func(work, threads int) {
-			minParallelWork = work
-			kern.SetThreads(threads)
-		}(minParallelWork, kern.Threads())
-		minParallelWork = 0
+	defer func(work, threads int) {
+		minParallelWork = work
+		kern.SetThreads(threads)
+	}(minParallelWork, kern.Threads())
+	minParallelWork = 0
 
-		in, n := Dims{N: 4, H: 6, W: 5, C: 3}, 3
-		run := func(threads int) [][]float32 {
-			kern.SetThreads(threads)
-			r := rand.New(rand.NewPCG(3, 4))
-			b := NewBasicBlock("", in, 4, 2)
-			setChunk(b.Conv1, 2)
-			var p64 [][]float64
-			for _, p := range b.Params() {
-				copy(p.Data, randSlice(r, len(p.Data)))
-				p64 = append(p64, to64(p.Data))
-			}
-			x := randSlice(r, n*in.Image())
-			y := make([]float32, n*b.Out.Image())
-			b.Forward(y, x, n)
-			expectClose(t, "block y", y, refBlock(to64(x), p64, in, n, 4, 2), 1e-5)
-			dx := make([]float32, len(x))
-			b.Backward(dx, randSlice(r, len(y)), x, y, n)
-			outs := [][]float32{y, dx}
-			for _, p := range b.Params() {
-				outs = append(outs, p.Grad)
-			}
-			for _, buf := range b.Buffers() {
-				outs = append(outs, buf.Data)
-			}
-
-			mp := NewMaxPool2d(in, Window{K: 3, Stride: 2, Pad: 1})
-			py := make([]float32, n*mp.Out.Image())
-			mp.Forward(py, x, n)
-			pdx := make([]float32, len(x))
-			mp.Backward(pdx, randSlice(r, len(py)), x, py, n)
-
-			ay := make([]float32, n*in.C)
-			AvgPoolForward(ay, x, n, in.H*in.W, in.C)
-			adx := make([]float32, len(x))
-			AvgPoolBackward(adx, randSlice(r, len(ay)), n, in.H*in.W, in.C)
-
-			l := NewLinear("", in.C, 5)
-			l.Init(r)
-			ly := make([]float32, n*5)
-			l.Forward(ly, ay, n)
-			ldx := make([]float32, len(ay))
-			l.Backward(ldx, randSlice(r, len(ly)), ay, n)
-			return append(outs, py, pdx, ay, adx, ly, ldx, l.Weight.Grad, l.Bias.Grad)
+	in, n := Dims{N: 4, H: 6, W: 5, C: 3}, 3
+	run := func(threads int) [][]float32 {
+		kern.SetThreads(threads)
+		r := rand.New(rand.NewPCG(3, 4))
+		b := NewBasicBlock("", in, 4, 2)
+		b.Conv1.chunk = 2
+		var p64 [][]float64
+		for _, p := range b.Params() {
+			copy(p.Data, randSlice(r, len(p.Data)))
+			p64 = append(p64, to64(p.Data))
 		}
-		want := run(1)
-		for _, threads := range []int{2, 3} {
-			for i, got := range run(threads) {
-				for j := range got {
-					if math.Float32bits(got[j]) != math.Float32bits(want[i][j]) {
-						t.Fatalf("%d threads: output %d [%d] = %g, want %g", threads, i, j, got[j], want[i][j])
-					}
+		x := randSlice(r, n*in.Image())
+		y := make([]float32, n*b.Out.Image())
+		b.Forward(y, x, n)
+		expectClose(t, "block y", y, refBlock(to64(x), p64, in, n, 4, 2), 1e-5)
+		dx := make([]float32, len(x))
+		b.Backward(dx, randSlice(r, len(y)), x, y, n)
+		outs := [][]float32{y, dx}
+		for _, p := range b.Params() {
+			outs = append(outs, p.Grad)
+		}
+		for _, buf := range b.Buffers() {
+			outs = append(outs, buf.Data)
+		}
+
+		mp := NewMaxPool2d(in, Window{K: 3, Stride: 2, Pad: 1})
+		py := make([]float32, n*mp.Out.Image())
+		mp.Forward(py, x, n)
+		pdx := make([]float32, len(x))
+		mp.Backward(pdx, randSlice(r, len(py)), x, py, n)
+
+		ay := make([]float32, n*in.C)
+		AvgPoolForward(ay, x, n, in.H*in.W, in.C)
+		adx := make([]float32, len(x))
+		AvgPoolBackward(adx, randSlice(r, len(ay)), n, in.H*in.W, in.C)
+
+		l := NewLinear("", in.C, 5)
+		l.Init(r)
+		ly := make([]float32, n*5)
+		l.Forward(ly, ay, n)
+		ldx := make([]float32, len(ay))
+		l.Backward(ldx, randSlice(r, len(ly)), ay, n)
+		return append(outs, py, pdx, ay, adx, ly, ldx, l.Weight.Grad, l.Bias.Grad)
+	}
+	want := run(1)
+	for _, threads := range []int{2, 3} {
+		for i, got := range run(threads) {
+			for j := range got {
+				if math.Float32bits(got[j]) != math.Float32bits(want[i][j]) {
+					t.Fatalf("%d threads: output %d [%d] = %g, want %g", threads, i, j, got[j], want[i][j])
 				}
 			}
 		}
-	})
+	}
 }
 
 // TestConvBackwardModes checks, for each kind of convolution, that
 // accumulate adds onto dx what overwrite writes, and that the weight
 // gradient is the same with dx nil.
 func TestConvBackwardModes(t *testing.T) {
-	bothLowerings(t, func(t *testing.T) {
-		in := Dims{N: 2, H: 5, W: 6, C: 3}
-		for _, win := range []Window{{K: 3, Stride: 1, Pad: 1}, {K: 3, Stride: 2, Pad: 1}, {K: 1, Stride: 2}, {K: 1, Stride: 1}} {
-			r := rand.New(rand.NewPCG(5, 6))
-			c := NewConv2d("", in, 4, win)
-			copy(c.Weight.Data, randSlice(r, len(c.Weight.Data)))
-			x, dy := randSlice(r, in.N*in.Image()), randSlice(r, in.N*c.Out.Image())
+	in := Dims{N: 2, H: 5, W: 6, C: 3}
+	for _, win := range []Window{{K: 3, Stride: 1, Pad: 1}, {K: 3, Stride: 2, Pad: 1}, {K: 1, Stride: 2}, {K: 1, Stride: 1}} {
+		r := rand.New(rand.NewPCG(5, 6))
+		c := NewConv2d("", in, 4, win)
+		copy(c.Weight.Data, randSlice(r, len(c.Weight.Data)))
+		x, dy := randSlice(r, in.N*in.Image()), randSlice(r, in.N*c.Out.Image())
 
-			dx := nanSlice(len(x))
-			c.Backward(dx, dy, x, in.N, false)
-			grad := to64(c.Weight.Grad)
+		dx := nanSlice(len(x))
+		c.Backward(dx, dy, x, in.N, false)
+		grad := to64(c.Weight.Grad)
 
-			base := randSlice(r, len(x))
-			acc := append([]float32(nil), base...)
-			ZeroGrads(c.Params())
-			c.Backward(acc, dy, x, in.N, true)
-			sum := to64(base)
-			for i, v := range dx {
-				sum[i] += float64(v)
-			}
-			expectClose(t, "accumulated dx", acc, sum, 1e-6)
-			expectClose(t, "weight grad (accumulate)", c.Weight.Grad, grad, 0)
-
-			ZeroGrads(c.Params())
-			c.Backward(nil, dy, x, in.N, false)
-			expectClose(t, "weight grad (dx nil)", c.Weight.Grad, grad, 0)
+		base := randSlice(r, len(x))
+		acc := append([]float32(nil), base...)
+		ZeroGrads(c.Params())
+		c.Backward(acc, dy, x, in.N, true)
+		sum := to64(base)
+		for i, v := range dx {
+			sum[i] += float64(v)
 		}
-	})
+		expectClose(t, "accumulated dx", acc, sum, 1e-6)
+		expectClose(t, "weight grad (accumulate)", c.Weight.Grad, grad, 0)
+
+		ZeroGrads(c.Params())
+		c.Backward(nil, dy, x, in.N, false)
+		expectClose(t, "weight grad (dx nil)", c.Weight.Grad, grad, 0)
+	}
 }
 
 // BenchmarkBasicBlock times forward plus backward of a 64-channel block on
@@ -128,60 +124,5 @@ func BenchmarkBasicBlock(b *testing.B) {
 	for b.Loop() {
 		blk.Forward(y, x, in.N)
 		blk.Backward(dx, dy, x, y, in.N)
-	}
-}
-
-// TestConvRegions checks how convolutions split their output into regions
-// that tile it once and lower only the taps inside the image, and which
-// ResNet-18 layers split by default.
-func TestConvRegions(t *testing.T) {
-	defaultSkip := minPadSkip
-	defer func() { minPadSkip = defaultSkip }()
-	for _, tc := range []struct {
-		name          string
-		hw, k, stride int
-		regions       int
-		taps          int // lowered taps per image, over Cin
-	}{
-		{"1×1 output", 1, 3, 1, 1, 1},
-		{"2×2", 2, 3, 1, 4, 16},
-		{"4×4", 4, 3, 1, 9, 100},
-		{"8→4, stride 2", 8, 3, 2, 4, 121},
-		{"no padding", 8, 1, 2, 1, 16},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			minPadSkip = 0
-			c := NewConv2d("", Dims{N: 2, H: tc.hw, W: tc.hw, C: 1}, 1, Window{K: tc.k, Stride: tc.stride, Pad: tc.k / 2})
-			if len(c.regions) != tc.regions {
-				t.Fatalf("%d regions, want %d", len(c.regions), tc.regions)
-			}
-			covered := make([]int, c.Out.H*c.Out.W)
-			taps := 0
-			for _, r := range c.regions {
-				for oh := r.oh0; oh < r.oh1; oh++ {
-					for ow := r.ow0; ow < r.ow1; ow++ {
-						covered[oh*c.Out.W+ow]++
-					}
-				}
-				taps += r.pixels() * r.taps
-			}
-			for i, n := range covered {
-				if n != 1 {
-					t.Fatalf("output pixel %d in %d regions", i, n)
-				}
-			}
-			if taps != tc.taps {
-				t.Errorf("%d taps lowered per image, want %d", taps, tc.taps)
-			}
-		})
-	}
-	minPadSkip = defaultSkip
-	for _, l := range resnet18Convs {
-		c := NewConv2d("", Dims{N: 2, H: l.hw, W: l.hw, C: l.cin}, l.cout, Window{K: l.k, Stride: l.stride, Pad: l.k / 2})
-		want := map[string]bool{"imagenet/layer3": true, "imagenet/layer4.0.conv1": true, "imagenet/layer4": true,
-			"cifar/layer3": true, "cifar/layer4.0.conv1": true, "cifar/layer4": true}[l.name]
-		if got := c.regions != nil && (c.split() || c.regions[0].partial()); got != want {
-			t.Errorf("%s: split %v, want %v", l.name, got, want)
-		}
 	}
 }

@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -49,21 +48,22 @@ func BenchmarkConvLayers(b *testing.B) {
 	}
 }
 
-// BenchmarkConvLowering times the layers whose windows overhang the
-// padding both ways, lowering whole windows and region by region: the
-// measurement behind minPadSkip.
-func BenchmarkConvLowering(b *testing.B) {
-	defer func(skip float64) { minPadSkip = skip }(minPadSkip)
+// BenchmarkConvDirect times the convolutions that can run directly both
+// ways, directly and through im2col: the measurement behind useDirect.
+func BenchmarkConvDirect(b *testing.B) {
+	defer func(direct bool) { useDirect = direct }(useDirect)
 	for _, l := range resnet18Convs {
-		if l.k == 1 {
+		in := Dims{H: l.hw, W: l.hw, C: l.cin}
+		if !canDirect(in, l.cout, Window{K: l.k, Stride: l.stride, Pad: l.k / 2}) {
 			continue
 		}
-		for _, mode := range []struct {
-			name  string
-			skip float64
-		}{{"whole", math.Inf(1)}, {"split", 0}} {
-			b.Run(l.name+"/"+mode.name, func(b *testing.B) {
-				minPadSkip = mode.skip
+		for _, direct := range []bool{false, true} {
+			name := l.name + "/im2col"
+			if direct {
+				name = l.name + "/direct"
+			}
+			b.Run(name, func(b *testing.B) {
+				useDirect = direct
 				benchConv(b, l)
 			})
 		}

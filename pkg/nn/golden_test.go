@@ -108,104 +108,109 @@ func fromBatchNorm(b *BatchNorm) goldenLayer {
 }
 
 func TestGolden(t *testing.T) {
-	bothLowerings(t, func(t *testing.T) {
-		conv := func(cout int, win Window) func(Dims) goldenLayer {
-			return func(in Dims) goldenLayer {
-				c := NewConv2d("", in, cout, win)
-				return goldenLayer{
-					params: c.Params(), fwd: c.Forward,
-					bwd: func(dx, dy, x, _ []float32, n int) { c.Backward(dx, dy, x, n, false) },
-				}
+	conv := func(cout int, win Window) func(Dims) goldenLayer {
+		return func(in Dims) goldenLayer {
+			c := NewConv2d("", in, cout, win)
+			return goldenLayer{
+				params: c.Params(), fwd: c.Forward,
+				bwd: func(dx, dy, x, _ []float32, n int) { c.Backward(dx, dy, x, n, false) },
 			}
 		}
-		bn := func(train bool) func(Dims) goldenLayer {
-			return func(in Dims) goldenLayer {
-				b := NewBatchNorm("", in)
-				b.Train = train
-				return fromBatchNorm(b)
+	}
+	bn := func(train bool) func(Dims) goldenLayer {
+		return func(in Dims) goldenLayer {
+			b := NewBatchNorm("", in)
+			b.Train = train
+			return fromBatchNorm(b)
+		}
+	}
+	fromBlock := func(b *BasicBlock) goldenLayer {
+		return goldenLayer{params: b.Params(), buffers: b.Buffers(), counters: b.Counters(), fwd: b.Forward, bwd: b.Backward}
+	}
+	block := func(planes, stride int) func(Dims) goldenLayer {
+		return func(in Dims) goldenLayer { return fromBlock(NewBasicBlock("", in, planes, stride)) }
+	}
+	cases := []struct {
+		name  string
+		build func(in Dims) goldenLayer
+	}{
+		{"conv7x7s2", conv(4, Window{K: 7, Stride: 2, Pad: 3})},
+		{"conv3x3s1", conv(5, Window{K: 3, Stride: 1, Pad: 1})},
+		{"conv3x3s2", conv(6, Window{K: 3, Stride: 2, Pad: 1})},
+		{"conv1x1s2", conv(6, Window{K: 1, Stride: 2})},
+		{"conv1x1s1", conv(6, Window{K: 1, Stride: 1})},
+		{"bn2d_train", bn(true)},
+		{"bn2d_eval", bn(false)},
+		{"bn1d_train", bn(true)},
+		{"maxpool", func(in Dims) goldenLayer {
+			p := NewMaxPool2d(in, Window{K: 3, Stride: 2, Pad: 1})
+			return goldenLayer{fwd: p.Forward, bwd: func(dx, dy, x, y []float32, n int) { p.Backward(dx, dy, x, y, n) }}
+		}},
+		{"avgpool", func(in Dims) goldenLayer {
+			hw := in.H * in.W
+			return goldenLayer{
+				fwd: func(y, x []float32, n int) { AvgPoolForward(y, x, n, hw, in.C) },
+				bwd: func(dx, dy, _, _ []float32, n int) { AvgPoolBackward(dx, dy, n, hw, in.C) },
 			}
-		}
-		block := func(planes, stride int) func(Dims) goldenLayer {
-			return func(in Dims) goldenLayer {
-				b := NewBasicBlock("", in, planes, stride)
-				return goldenLayer{params: b.Params(), buffers: b.Buffers(), counters: b.Counters(), fwd: b.Forward, bwd: b.Backward}
+		}},
+		{"linear", func(in Dims) goldenLayer {
+			l := NewLinear("", in.C, 4)
+			return goldenLayer{params: l.Params(), fwd: l.Forward, bwd: func(dx, dy, x, _ []float32, n int) { l.Backward(dx, dy, x, n) }}
+		}},
+		{"relu", func(Dims) goldenLayer {
+			return goldenLayer{
+				fwd: func(y, x []float32, _ int) { ReLUForward(y, x) },
+				bwd: func(dx, dy, _, y []float32, _ int) { ReLUBackward(dx, dy, y) },
 			}
-		}
-		cases := []struct {
-			name  string
-			build func(in Dims) goldenLayer
-		}{
-			{"conv7x7s2", conv(4, Window{K: 7, Stride: 2, Pad: 3})},
-			{"conv3x3s1", conv(5, Window{K: 3, Stride: 1, Pad: 1})},
-			{"conv3x3s2", conv(6, Window{K: 3, Stride: 2, Pad: 1})},
-			{"conv1x1s2", conv(6, Window{K: 1, Stride: 2})},
-			{"conv1x1s1", conv(6, Window{K: 1, Stride: 1})},
-			{"bn2d_train", bn(true)},
-			{"bn2d_eval", bn(false)},
-			{"bn1d_train", bn(true)},
-			{"maxpool", func(in Dims) goldenLayer {
-				p := NewMaxPool2d(in, Window{K: 3, Stride: 2, Pad: 1})
-				return goldenLayer{fwd: p.Forward, bwd: func(dx, dy, x, y []float32, n int) { p.Backward(dx, dy, x, y, n) }}
-			}},
-			{"avgpool", func(in Dims) goldenLayer {
-				hw := in.H * in.W
-				return goldenLayer{
-					fwd: func(y, x []float32, n int) { AvgPoolForward(y, x, n, hw, in.C) },
-					bwd: func(dx, dy, _, _ []float32, n int) { AvgPoolBackward(dx, dy, n, hw, in.C) },
-				}
-			}},
-			{"linear", func(in Dims) goldenLayer {
-				l := NewLinear("", in.C, 4)
-				return goldenLayer{params: l.Params(), fwd: l.Forward, bwd: func(dx, dy, x, _ []float32, n int) { l.Backward(dx, dy, x, n) }}
-			}},
-			{"relu", func(Dims) goldenLayer {
-				return goldenLayer{
-					fwd: func(y, x []float32, _ int) { ReLUForward(y, x) },
-					bwd: func(dx, dy, _, y []float32, _ int) { ReLUBackward(dx, dy, y) },
-				}
-			}},
-			{"block", block(4, 1)},
-			{"block_down", block(8, 2)},
-		}
-		g := loadGolden(t)
-		for _, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) {
-				get := func(name string, weight bool) []float32 { return g.get(t, tc.name+"/"+name, weight) }
-				in := g.dims(tc.name + "/x")
-				l := tc.build(in)
-				for _, p := range l.params {
-					copy(p.Data, get(p.Name, true))
-				}
-				for _, b := range l.buffers {
-					copy(b.Data, get(b.Name+".0", false))
-				}
-				x, want := get("x", false), get("y", false)
-				y := make([]float32, len(want))
-				l.fwd(y, x, in.N)
-				expectGolden(t, "y", y, want)
-				dx := make([]float32, len(x))
-				l.bwd(dx, get("dy", false), x, y, in.N)
-				expectGolden(t, "dx", dx, get("dx", false))
-				for _, p := range l.params {
-					expectGolden(t, p.Name+".grad", p.Grad, get(p.Name+".grad", true))
-				}
-				for _, b := range l.buffers {
-					expectGolden(t, b.Name, b.Data, get(b.Name, false))
-				}
-				for _, c := range l.counters {
-					if want := get(c.Name, false)[0]; float32(c.N) != want {
-						t.Errorf("%s = %d, want %g", c.Name, c.N, want)
-					}
-				}
-			})
-		}
-		// Every tensor the script wrote must have been compared or used.
-		for name := range g.index {
-			if !g.used[name] {
-				t.Errorf("fixture %s unused", name)
+		}},
+		{"block", block(4, 1)},
+		{"block_down", block(8, 2)},
+		{"block_down_direct", func(in Dims) goldenLayer {
+			b := NewBasicBlock("", in, 32, 2)
+			if !b.Conv1.direct || !b.Conv2.direct {
+				t.Fatal("the 3×3 convolutions do not run directly")
 			}
+			return fromBlock(b)
+		}},
+	}
+	g := loadGolden(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			get := func(name string, weight bool) []float32 { return g.get(t, tc.name+"/"+name, weight) }
+			in := g.dims(tc.name + "/x")
+			l := tc.build(in)
+			for _, p := range l.params {
+				copy(p.Data, get(p.Name, true))
+			}
+			for _, b := range l.buffers {
+				copy(b.Data, get(b.Name+".0", false))
+			}
+			x, want := get("x", false), get("y", false)
+			y := make([]float32, len(want))
+			l.fwd(y, x, in.N)
+			expectGolden(t, "y", y, want)
+			dx := make([]float32, len(x))
+			l.bwd(dx, get("dy", false), x, y, in.N)
+			expectGolden(t, "dx", dx, get("dx", false))
+			for _, p := range l.params {
+				expectGolden(t, p.Name+".grad", p.Grad, get(p.Name+".grad", true))
+			}
+			for _, b := range l.buffers {
+				expectGolden(t, b.Name, b.Data, get(b.Name, false))
+			}
+			for _, c := range l.counters {
+				if want := get(c.Name, false)[0]; float32(c.N) != want {
+					t.Errorf("%s = %d, want %g", c.Name, c.N, want)
+				}
+			}
+		})
+	}
+	// Every tensor the script wrote must have been compared or used.
+	for name := range g.index {
+		if !g.used[name] {
+			t.Errorf("fixture %s unused", name)
 		}
-	})
+	}
 }
 
 func expectGolden(t *testing.T, what string, got, want []float32) {

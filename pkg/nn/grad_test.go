@@ -21,7 +21,7 @@ type gradCase struct {
 func conv2dCase(name string, in Dims, cout int, win Window, chunk int) gradCase {
 	c := NewConv2d("", in, cout, win)
 	if chunk > 0 { // force several im2col passes, the last one partial
-		setChunk(c, chunk)
+		c.chunk = chunk
 	}
 	return gradCase{
 		name: name, nx: in.N * in.Image(), params: c.Params(),
@@ -114,53 +114,51 @@ func gradCases() []gradCase {
 // The float64 reference makes the differences exact to ~1e-9, so the
 // tolerance, |got-want| <= 1e-4*max(1,|want|), only has to absorb float32.
 func TestGradients(t *testing.T) {
-	bothLowerings(t, func(t *testing.T) {
-		for _, tc := range gradCases() {
-			t.Run(tc.name, func(t *testing.T) {
-				r := rand.New(rand.NewPCG(1, 2))
-				x := randSlice(r, tc.nx)
-				p64 := make([][]float64, len(tc.params))
-				for i, p := range tc.params {
-					copy(p.Data, randSlice(r, len(p.Data)))
-					p64[i] = to64(p.Data)
-				}
-				x64 := to64(x)
-				want := tc.ref(x64, p64)
-				y := make([]float32, len(want))
-				tc.fwd(y, x)
-				expectClose(t, "y", y, want, 1e-5)
+	for _, tc := range gradCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(1, 2))
+			x := randSlice(r, tc.nx)
+			p64 := make([][]float64, len(tc.params))
+			for i, p := range tc.params {
+				copy(p.Data, randSlice(r, len(p.Data)))
+				p64[i] = to64(p.Data)
+			}
+			x64 := to64(x)
+			want := tc.ref(x64, p64)
+			y := make([]float32, len(want))
+			tc.fwd(y, x)
+			expectClose(t, "y", y, want, 1e-5)
 
-				dy := randSlice(r, len(y))
-				dx := nanSlice(len(x)) // Backward must overwrite dx
-				ZeroGrads(tc.params)
-				tc.bwd(dx, dy, x, y)
-				loss := func() float64 {
-					var s float64
-					for i, v := range tc.ref(x64, p64) {
-						s += float64(dy[i]) * v
-					}
-					return s
+			dy := randSlice(r, len(y))
+			dx := nanSlice(len(x)) // Backward must overwrite dx
+			ZeroGrads(tc.params)
+			tc.bwd(dx, dy, x, y)
+			loss := func() float64 {
+				var s float64
+				for i, v := range tc.ref(x64, p64) {
+					s += float64(dy[i]) * v
 				}
-				expectClose(t, "dx", dx, numericGrad(x64, loss), 1e-4)
-				grads := make([][]float64, len(tc.params))
-				for i, p := range tc.params {
-					expectClose(t, fmt.Sprintf("param %d grad", i), p.Grad, numericGrad(p64[i], loss), 1e-4)
-					grads[i] = to64(p.Grad)
-				}
+				return s
+			}
+			expectClose(t, "dx", dx, numericGrad(x64, loss), 1e-4)
+			grads := make([][]float64, len(tc.params))
+			for i, p := range tc.params {
+				expectClose(t, fmt.Sprintf("param %d grad", i), p.Grad, numericGrad(p64[i], loss), 1e-4)
+				grads[i] = to64(p.Grad)
+			}
 
-				// A second Backward writes dx again and adds to the gradients.
-				dx2 := nanSlice(len(x))
-				tc.bwd(dx2, dy, x, y)
-				expectClose(t, "dx again", dx2, to64(dx), 0)
-				for i, p := range tc.params {
-					for j := range grads[i] {
-						grads[i][j] *= 2
-					}
-					expectClose(t, fmt.Sprintf("param %d grad twice", i), p.Grad, grads[i], 1e-6)
+			// A second Backward writes dx again and adds to the gradients.
+			dx2 := nanSlice(len(x))
+			tc.bwd(dx2, dy, x, y)
+			expectClose(t, "dx again", dx2, to64(dx), 0)
+			for i, p := range tc.params {
+				for j := range grads[i] {
+					grads[i][j] *= 2
 				}
-			})
-		}
-	})
+				expectClose(t, fmt.Sprintf("param %d grad twice", i), p.Grad, grads[i], 1e-6)
+			}
+		})
+	}
 }
 
 // numericGrad is the central difference of loss with respect to each value of v.
@@ -220,26 +218,4 @@ func to64(s []float32) []float64 {
 		d[i] = float64(v)
 	}
 	return d
-}
-
-// setChunk makes every region of c lower at most chunk images per pass,
-// so that small tests take several passes, the last one partial.
-func setChunk(c *Conv2d, chunk int) {
-	for i := range c.regions {
-		c.regions[i].chunk = min(c.regions[i].chunk, chunk)
-	}
-}
-
-// bothLowerings runs test with convolutions built to lower whole windows,
-// zeros and all, and built to lower only the taps inside the image, region
-// by region.
-func bothLowerings(t *testing.T, test func(t *testing.T)) {
-	defer func(skip float64) { minPadSkip = skip }(minPadSkip)
-	for _, tc := range []struct {
-		name  string
-		skip float64
-	}{{"whole", math.Inf(1)}, {"split", 0}} {
-		minPadSkip = tc.skip
-		t.Run(tc.name, test)
-	}
 }

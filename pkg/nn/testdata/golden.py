@@ -104,6 +104,9 @@ run("relu", nn.ReLU(), torch.randn(2, 3, 4, 4))
 
 run("block", block(4, 4, 1), torch.randn(2, 4, 8, 8))
 run("block_down", block(4, 8, 2), torch.randn(2, 4, 8, 8))
+# A batch past a tile of the micro-kernel (12 images) and channels in whole
+# panels (32): the Go block runs its 3x3 convolutions directly.
+run("block_down_direct", block(32, 32, 2), torch.randn(13, 32, 4, 4))
 
 here = os.path.dirname(os.path.abspath(__file__))
 index, offset = {}, 0

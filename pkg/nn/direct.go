@@ -1,0 +1,317 @@
+package nn
+
+import (
+	"sync"
+
+	"github.com/simclr-go/simclr/pkg/kern"
+)
+
+// The direct convolution multiplies activations without im2col. A tile of
+// the GEMM micro-kernel covers one pixel position of tr images and tc
+// channels: for each window tap inside the image, its A rows are those
+// images' input pixel at that tap, with the channels contiguous. Taps over
+// the padding are never multiplied. On the 8×8 and smaller maps of the
+// ImageNet stem, lowering and folding im2col rows costs as much as the
+// multiplications.
+//
+// The inputs of the multiplications are first copied pixel-major,
+// [H][W][n][C], so that a tile's images are adjacent: in NHWC they lie a
+// whole image apart, every read a new page, and the kernels stall on
+// memory.
+//
+// Every loop runs over units of work that one thread owns whole: a
+// position and a channel panel, through every image group and tap in a
+// fixed order, so results do not depend on the thread count.
+const (
+	tr = kern.TileRows
+	tc = kern.TileCols
+)
+
+// useDirect makes the convolutions that can run directly do so. Measured
+// with BenchmarkConvDirect at 512 views (ms, direct against im2col): the
+// ImageNet stem's layer1 27 / 70, layer2 18 / 40, layer3 13 / 33, layer4
+// 7.5 / 37; the CIFAR stem's layer1 596 / 879, layer4 275 / 448, and its
+// other 3×3 layers 0.8-0.95× but for layer3.0.conv1, 221 / 211. A variable
+// so that tests and benchmarks can compare the two.
+var useDirect = true
+
+// canDirect reports whether a convolution can run directly: channel counts
+// in whole panels, and a window wider than a pixel (1×1 convolutions are
+// plain GEMMs, or nearly, and measure no faster directly).
+func canDirect(in Dims, cout int, win Window) bool {
+	return win.K > 1 && in.C%tc == 0 && cout%tc == 0
+}
+
+// groups is the number of tr-image groups over n images. The last may
+// be partial: it then reads the tr images ending at n and keeps only the
+// rows of its own images.
+func groups(n int) int { return (n + tr - 1) / tr }
+
+// group returns the first image group g reads and how many of its rows
+// belong to an earlier group (0 unless g is a partial last group).
+func group(g, n int) (n0, skip int) {
+	n0 = min(g*tr, n-tr)
+	return n0, g*tr - n0
+}
+
+// tile is unit lo's scratch tile: each range of units run by one thread
+// owns the slot of its first unit. Forward and dx sum a tile's taps there,
+// in cache, rather than in the output, whose rows lie an image apart.
+func (c *Conv2d) tile(lo int) []float32 { return c.tiles[lo*tr*tc:][:tr*tc] }
+
+// keepRows writes (or adds, when add) rows [skip, tr) of the scratch tile
+// t onto dst, whose rows are ld apart.
+func keepRows(dst []float32, ld int, t []float32, skip int, add bool) {
+	for r := skip; r < tr; r++ {
+		d := dst[r*ld:][:tc]
+		if add {
+			kern.AddTo(d, t[r*tc:][:tc])
+		} else {
+			copy(d, t[r*tc:][:tc])
+		}
+	}
+}
+
+// forwardDirect is Forward, directly.
+func (c *Conv2d) forwardDirect(y, x []float32, n int) {
+	// Pack the weight as the micro-kernel reads B: [panel][tap][Cin][tc].
+	kk, cin := c.Win.K*c.Win.K, c.In.C
+	for o := range c.Out.C {
+		panel, j := o/tc, o%tc
+		for t := range kk {
+			w := c.Weight.Data[o*c.k+t*cin:][:cin]
+			dst := c.wp[(panel*kk+t)*cin*tc+j:]
+			for i, v := range w {
+				dst[i*tc] = v
+			}
+		}
+	}
+	xT := borrow(n * c.In.Image())
+	defer giveBack(xT)
+	c.dfwd = directForward{c: c, y: y, x: c.pixelMajor(xT, x, n, c.In), n: n}
+	units := c.Out.H * c.Out.W * (c.Out.C / tc)
+	parallel(units, units*n*c.k, &c.dfwd)
+}
+
+// directForward runs over units (output position, output channel panel);
+// x is pixel-major.
+type directForward struct {
+	c    *Conv2d
+	y, x []float32
+	n    int
+}
+
+func (t *directForward) Run(lo, hi int) {
+	c := t.c
+	in, out, win := c.In, c.Out, c.Win
+	panels, kk := out.C/tc, win.K*win.K
+	scratch := c.tile(lo)
+	for u := lo; u < hi; u++ {
+		pos, panel := u/panels, u%panels
+		oh, ow := pos/out.W, pos%out.W
+		for g := range groups(t.n) {
+			n0, skip := group(g, t.n)
+			add := false
+			for kh := range win.K {
+				ih := oh*win.Stride - win.Pad + kh
+				if ih < 0 || ih >= in.H {
+					continue
+				}
+				for kw := range win.K {
+					iw := ow*win.Stride - win.Pad + kw
+					if iw < 0 || iw >= in.W {
+						continue
+					}
+					a := t.x[((ih*in.W+iw)*t.n+n0)*in.C:]
+					b := c.wp[(panel*kk+kh*win.K+kw)*in.C*tc:]
+					kern.Tile(in.C, a, in.C, 1, b, tc, scratch, tc, add)
+					add = true
+				}
+			}
+			if !add { // no tap inside the image: a window all padding
+				clear(scratch)
+			}
+			keepRows(t.y[((n0*out.H+oh)*out.W+ow)*out.C+panel*tc:], out.Image(), scratch, skip, false)
+		}
+	}
+}
+
+// backwardDirect is Backward, directly: dW and, unless dx is nil, dx.
+func (c *Conv2d) backwardDirect(dx, dy, x []float32, n int, accumulate bool) {
+	xT, dyT := borrow(n*c.In.Image()), borrow(n*c.Out.Image())
+	defer giveBack(xT)
+	defer giveBack(dyT)
+	x, dy = c.pixelMajor(xT, x, n, c.In), c.pixelMajor(dyT, dy, n, c.Out)
+	c.dweight = directWeightGrad{c: c, dy: dy, x: x, n: n}
+	units := c.Win.K * c.Win.K * (c.In.C / tc)
+	parallel(units, units*n*c.Out.Image()*c.Out.C, &c.dweight)
+	if dx != nil {
+		c.dinput = directInputGrad{c: c, dx: dx, dy: dy, n: n, accumulate: accumulate}
+		units := c.In.H * c.In.W * (c.In.C / tc)
+		parallel(units, units*n*c.k, &c.dinput)
+	}
+}
+
+// directInputGrad computes dx over units (input position, input channel
+// panel): each tap whose window reads the position adds the gradient of
+// the output pixel it came from times that tap's weight,
+// dx[ci] += Σ_co dy[co] W[co][tap][ci]; dy is pixel-major.
+type directInputGrad struct {
+	c          *Conv2d
+	dx, dy     []float32
+	n          int
+	accumulate bool
+}
+
+func (t *directInputGrad) Run(lo, hi int) {
+	c := t.c
+	in, out, win := c.In, c.Out, c.Win
+	panels := in.C / tc
+	scratch := c.tile(lo)
+	for u := lo; u < hi; u++ {
+		pos, panel := u/panels, u%panels
+		ih, iw := pos/in.W, pos%in.W
+		for g := range groups(t.n) {
+			n0, skip := group(g, t.n)
+			add := false
+			for kh := range win.K {
+				oh, ok := win.source(ih, kh, out.H)
+				if !ok {
+					continue
+				}
+				for kw := range win.K {
+					ow, ok := win.source(iw, kw, out.W)
+					if !ok {
+						continue
+					}
+					a := t.dy[((oh*out.W+ow)*t.n+n0)*out.C:]
+					b := c.Weight.Data[(kh*win.K+kw)*in.C+panel*tc:]
+					kern.Tile(out.C, a, out.C, 1, b, c.k, scratch, tc, add)
+					add = true
+				}
+			}
+			at := t.dx[((n0*in.H+ih)*in.W+iw)*in.C+panel*tc:]
+			switch {
+			case add:
+				keepRows(at, in.Image(), scratch, skip, t.accumulate)
+			case !t.accumulate: // no window reads this pixel
+				for r := skip; r < tr; r++ {
+					clear(at[r*in.Image():][:tc])
+				}
+			}
+		}
+	}
+}
+
+// directWeightGrad adds dW over units (tap, input channel panel): for each
+// block of tr output channels, dW[co][tap][ci] += Σ over images and the
+// output positions whose window has the tap inside the image of
+// dy[co] x[ci]. The images are the sum's steps, so each tile's reduction
+// is long; dy and x are pixel-major.
+type directWeightGrad struct {
+	c     *Conv2d
+	dy, x []float32
+	n     int
+}
+
+func (t *directWeightGrad) Run(lo, hi int) {
+	c := t.c
+	in, out, win := c.In, c.Out, c.Win
+	panels, dw := in.C/tc, c.Weight.Grad
+	scratch := c.tile(lo)
+	for u := lo; u < hi; u++ {
+		tap, panel := u/panels, u%panels
+		kh, kw := tap/win.K, tap%win.K
+		first := true // for the partial block's scratch tile
+		// Positions outside the blocks: a position's x panel, all images,
+		// then serves every block from cache.
+		for oh := range out.H {
+			ih := oh*win.Stride - win.Pad + kh
+			if ih < 0 || ih >= in.H {
+				continue
+			}
+			for ow := range out.W {
+				iw := ow*win.Stride - win.Pad + kw
+				if iw < 0 || iw >= in.W {
+					continue
+				}
+				b := t.x[(ih*in.W+iw)*t.n*in.C+panel*tc:]
+				for blk := range groups(out.C) {
+					co0, skip := group(blk, out.C)
+					a := t.dy[(oh*out.W+ow)*t.n*out.C+co0:]
+					dst, ld, add := dw[co0*c.k+tap*in.C+panel*tc:], c.k, true
+					if skip > 0 {
+						dst, ld, add = scratch, tc, !first
+					}
+					kern.Tile(t.n, a, 1, out.C, b, in.C, dst, ld, add)
+				}
+				first = false
+			}
+		}
+		if co0, skip := group(groups(out.C)-1, out.C); skip > 0 && !first {
+			keepRows(dw[co0*c.k+tap*in.C+panel*tc:], c.k, scratch, skip, true)
+		}
+	}
+}
+
+// pixelMajor copies n images of t, [n][H][W][C], to dst as [H][W][n][C]
+// and returns it.
+func (c *Conv2d) pixelMajor(dst, t []float32, n int, d Dims) []float32 {
+	c.transpose = transposeTask{dst: dst, src: t, n: n, pixels: d.H * d.W, ch: d.C}
+	parallel(d.H*d.W, n*d.Image(), &c.transpose)
+	return dst
+}
+
+// pixelMajorBufs lends the direct convolutions their pixel-major copies. A
+// layer needs them only within its own call, so a model needs as many as
+// run at once (two, in backward), not a pair per layer: 1 GB less for the
+// CIFAR stem at 512 views.
+var pixelMajorBufs struct {
+	sync.Mutex
+	free [][]float32
+}
+
+// borrow returns a buffer of n values, the largest free one if it is big
+// enough (a smaller one is dropped for a new one, so that the buffers grow
+// to the largest layer and then stop).
+func borrow(n int) []float32 {
+	l := &pixelMajorBufs
+	l.Lock()
+	defer l.Unlock()
+	best := -1
+	for i, b := range l.free {
+		if best < 0 || cap(b) > cap(l.free[best]) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return make([]float32, n)
+	}
+	b := l.free[best]
+	l.free = append(l.free[:best], l.free[best+1:]...)
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
+}
+
+func giveBack(b []float32) {
+	l := &pixelMajorBufs
+	l.Lock()
+	l.free = append(l.free, b)
+	l.Unlock()
+}
+
+// transposeTask is pixelMajor over pixels.
+type transposeTask struct {
+	dst, src      []float32
+	n, pixels, ch int
+}
+
+func (t *transposeTask) Run(lo, hi int) {
+	for p := lo; p < hi; p++ {
+		for i := range t.n {
+			copy(t.dst[(p*t.n+i)*t.ch:][:t.ch], t.src[(i*t.pixels+p)*t.ch:])
+		}
+	}
+}

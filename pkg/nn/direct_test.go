@@ -1,0 +1,85 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/simclr-go/simclr/pkg/kern"
+)
+
+// TestDirectMatchesLowering checks the direct convolution against the
+// im2col one (itself checked against finite differences and PyTorch) on
+// the kinds of ResNet layer it takes: forward, dx overwritten and
+// accumulated, and dW added to a gradient already holding values. Batches
+// that are not a whole number of tiles exercise the partial last group,
+// output channels not a multiple of the tile rows the partial last block.
+func TestDirectMatchesLowering(t *testing.T) {
+	defer func(direct bool, work, threads int) {
+		useDirect, minParallelWork = direct, work
+		kern.SetThreads(threads)
+	}(useDirect, minParallelWork, kern.Threads())
+	for _, tc := range []struct {
+		name string
+		in   Dims
+		n    int
+		cout int
+		win  Window
+	}{
+		{"3x3 stride 1", Dims{N: 14, H: 4, W: 4, C: 32}, 13, 64, Window{K: 3, Stride: 1, Pad: 1}},
+		{"3x3 stride 2", Dims{N: 12, H: 8, W: 8, C: 64}, 12, 32, Window{K: 3, Stride: 2, Pad: 1}},
+		{"3x3 stride 2, odd sides", Dims{N: 25, H: 5, W: 7, C: 32}, 25, 96, Window{K: 3, Stride: 2, Pad: 1}},
+		{"1x1 map", Dims{N: 14, H: 1, W: 1, C: 32}, 14, 32, Window{K: 3, Stride: 1, Pad: 1}},
+		{"2x2 map, 3 panels", Dims{N: 30, H: 2, W: 2, C: 96}, 29, 64, Window{K: 3, Stride: 1, Pad: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(11, 12))
+			w := randSlice(r, tc.cout*tc.win.K*tc.win.K*tc.in.C)
+			x := randSlice(r, tc.n*tc.in.Image())
+			build := func(direct bool) *Conv2d {
+				useDirect = direct
+				c := NewConv2d("", tc.in, tc.cout, tc.win)
+				if c.direct != direct {
+					t.Fatalf("direct %v, want %v", c.direct, direct)
+				}
+				copy(c.Weight.Data, w)
+				return c
+			}
+			ref := build(false)
+			dy := randSlice(r, tc.n*ref.Out.Image())
+			base, grad0 := randSlice(r, len(x)), randSlice(r, len(w))
+			// run returns y, dx overwritten, dx accumulated onto base, and
+			// dW added to grad0.
+			run := func(c *Conv2d) [][]float32 {
+				y := nanSlice(tc.n * c.Out.Image())
+				c.Forward(y, x, tc.n)
+				dx := nanSlice(len(x))
+				copy(c.Weight.Grad, grad0)
+				c.Backward(dx, dy, x, tc.n, false)
+				acc := append([]float32(nil), base...)
+				c.Backward(acc, dy, x, tc.n, true)
+				return [][]float32{y, dx, acc, c.Weight.Grad}
+			}
+			want := run(ref)
+			names := []string{"y", "dx", "accumulated dx", "dW"}
+			kern.SetThreads(1)
+			got := run(build(true))
+			for i := range want {
+				// Both sum hundreds of float32 products, in different orders.
+				expectClose(t, names[i], got[i], to64(want[i]), 1e-4)
+			}
+			// Every loop split, over 2 and 3 threads: the same bits.
+			minParallelWork = 0
+			for _, threads := range []int{2, 3} {
+				kern.SetThreads(threads)
+				for i, v := range run(build(true)) {
+					for j := range v {
+						if math.Float32bits(v[j]) != math.Float32bits(got[i][j]) {
+							t.Fatalf("%d threads: %s[%d] = %g, 1 thread %g", threads, names[i], j, v[j], got[i][j])
+						}
+					}
+				}
+			}
+		})
+	}
+}
