@@ -280,3 +280,13 @@ func (g *gemm) packB16(s *scratch, p0, kb, j0, nb int) {
 		}
 	}
 }
+
+// InterleaveBF16 rounds lo and hi, rows of two consecutive k, to bfloat16
+// and packs lo[i] and hi[i] into dst[i]: a row pair of Tile16's B.
+func InterleaveBF16(dst []uint32, lo, hi []float32) { interleaveBF16(dst[:len(lo)], lo, hi[:len(lo)]) }
+
+// Tile16 is Tile in bf16: kp pairs of k, A pair (r, q) at a[r*ar+q*ap] and
+// row pair q of B at b[q*bp:], accumulated in float32.
+func Tile16(kp int, a []uint32, ar, ap int, b []uint32, bp int, c []float32, ldc int, add bool) {
+	microKernel16(kp, a, ar, ap, b, bp, c, ldc, add)
+}

@@ -13,15 +13,6 @@ import (
 // bf16 pairs must put every value where im2col does.
 func TestConvForwardBF16(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
-	round := func(s []float32) []float32 {
-		out := make([]float32, len(s))
-		for i, v := range s {
-			// bf16 keeps the top 16 bits, rounded to nearest even.
-			b := math.Float32bits(v)
-			out[i] = math.Float32frombits((b + 0x7fff + (b>>16)&1) &^ 0xffff)
-		}
-		return out
-	}
 	for _, tc := range []struct {
 		in   Dims
 		cout int
@@ -38,13 +29,23 @@ func TestConvForwardBF16(t *testing.T) {
 		kern.SetBF16(true)
 		c.Forward(got, x, tc.in.N)
 		kern.SetBF16(false)
-		copy(c.Weight.Data, round(c.Weight.Data))
+		copy(c.Weight.Data, roundBF16(c.Weight.Data))
 		want := make([]float32, len(got))
-		c.Forward(want, round(x), tc.in.N)
+		c.Forward(want, roundBF16(x), tc.in.N)
 		for i := range want {
 			if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
 				t.Fatalf("%+v: y[%d] = %g, float32 on rounded inputs %g", tc.in, i, got[i], want[i])
 			}
 		}
 	}
+}
+
+// roundBF16 rounds s to bfloat16 values: the top 16 bits, to nearest even.
+func roundBF16(s []float32) []float32 {
+	out := make([]float32, len(s))
+	for i, v := range s {
+		b := math.Float32bits(v)
+		out[i] = math.Float32frombits((b + 0x7fff + (b>>16)&1) &^ 0xffff)
+	}
+	return out
 }

@@ -33,6 +33,9 @@ type Conv2d struct {
 
 	direct bool      // computed directly when the batch fills a tile
 	wp     []float32 // the weight packed for the direct forward
+	wp16   []uint32  // the same in bf16 pairs, made on first use
+	wq16   []uint32  // the weight in bf16 pairs for the direct dx, made on first use
+	taps   []int     // the taps (kh*K+kw) some window keeps inside the image
 	tiles  []float32 // the direct loops' scratch tiles, one slot per unit
 
 	// The parallel loops, kept here so that running them allocates nothing.
@@ -65,6 +68,13 @@ func NewConv2d(name string, in Dims, cout int, win Window) *Conv2d {
 		units := max(c.Out.H*c.Out.W*cout, in.H*in.W*in.C, win.K*win.K*in.C) / tc
 		c.tiles = make([]float32, units*tr*tc)
 		c.wp = make([]float32, cout*c.k)
+		for kh := range win.K {
+			for kw := range win.K {
+				if win.inside(kh, in.H, c.Out.H) && win.inside(kw, in.W, c.Out.W) {
+					c.taps = append(c.taps, kh*win.K+kw)
+				}
+			}
+		}
 	}
 	return c
 }
@@ -303,6 +313,17 @@ func (t *col2imTask) Run(lo, hi int) {
 			}
 		}
 	}
+}
+
+// inside reports whether some of the out windows along an input side of n
+// has its offset k inside the input.
+func (w Window) inside(k, n, out int) bool {
+	for o := range out {
+		if i := o*w.Stride - w.Pad + k; i >= 0 && i < n {
+			return true
+		}
+	}
+	return false
 }
 
 // source is the output position whose window reads input position i at

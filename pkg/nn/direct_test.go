@@ -83,3 +83,50 @@ func TestDirectMatchesLowering(t *testing.T) {
 		})
 	}
 }
+
+// TestDirectBF16 checks the direct convolution's bf16 mode: forward and dx
+// equal the float32 ones on bf16-rounded operands up to float32 summation
+// order; dW stays float32 and equals it exactly. On a 1×1 map all stays
+// float32.
+func TestDirectBF16(t *testing.T) {
+	defer kern.SetBF16(false)
+	for _, tc := range []struct {
+		in    Dims
+		cout  int
+		win   Window
+		pairs bool
+	}{
+		{Dims{N: 13, H: 4, W: 4, C: 32}, 64, Window{K: 3, Stride: 1, Pad: 1}, true},
+		{Dims{N: 25, H: 5, W: 7, C: 64}, 96, Window{K: 3, Stride: 2, Pad: 1}, true},
+		{Dims{N: 14, H: 1, W: 1, C: 32}, 32, Window{K: 3, Stride: 1, Pad: 1}, false},
+	} {
+		r := rand.New(rand.NewPCG(13, 14))
+		c := NewConv2d("", tc.in, tc.cout, tc.win)
+		if !c.direct {
+			t.Fatalf("%+v: not direct", tc.in)
+		}
+		n := tc.in.N
+		w := randSlice(r, len(c.Weight.Data))
+		x, dy := randSlice(r, n*tc.in.Image()), randSlice(r, n*c.Out.Image())
+		run := func(bf16 bool, w, x, dy []float32) [][]float32 {
+			kern.SetBF16(bf16)
+			copy(c.Weight.Data, w)
+			clear(c.Weight.Grad)
+			y, dx := make([]float32, len(dy)), make([]float32, len(x))
+			c.Forward(y, x, n)
+			c.Backward(dx, dy, x, n, false)
+			return [][]float32{y, dx, append([]float32(nil), c.Weight.Grad...)}
+		}
+		got, fp32 := run(true, w, x, dy), run(false, w, x, dy)
+		if !tc.pairs {
+			for i, name := range []string{"y", "dx", "dW"} {
+				expectClose(t, name, got[i], to64(fp32[i]), 0)
+			}
+			continue
+		}
+		want := run(false, roundBF16(w), roundBF16(x), roundBF16(dy))
+		expectClose(t, "y", got[0], to64(want[0]), 1e-5)
+		expectClose(t, "dx", got[1], to64(want[1]), 1e-5)
+		expectClose(t, "dW", got[2], to64(fp32[2]), 0)
+	}
+}
