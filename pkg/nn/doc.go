@@ -5,9 +5,9 @@
 //
 //   - Activations are NHWC, channels innermost: an image is [H][W][C], a batch
 //     [N][H][W][C]. A 1-d feature batch is [N][C], the same as NHWC with H=W=1.
-//     Convolution is then im2col plus one GEMM over contiguous rows of
-//     KH*KW*Cin values, and BatchNorm, ReLU and pooling run on contiguous
-//     channel vectors.
+//     BatchNorm, ReLU and pooling run on contiguous channel vectors; the 3×3
+//     convolutions run directly (direct.go), the others as im2col plus one
+//     GEMM over contiguous rows of KH*KW*Cin values.
 //   - A layer is built for a batch capacity and input size (Dims) and sizes its
 //     scratch once; Forward and Backward take the actual batch n <= Dims.N and
 //     allocate nothing.
