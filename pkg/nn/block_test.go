@@ -76,8 +76,9 @@ func TestThreadInvariance(t *testing.T) {
 }
 
 // TestConvBackwardModes checks, for each kind of convolution, that
-// accumulate adds onto dx what overwrite writes, and that the weight
-// gradient is the same with dx nil.
+// accumulate adds onto dx what overwrite writes, that the weight gradient
+// is the same with dx nil, and that reusing Forward's lowering changes
+// nothing.
 func TestConvBackwardModes(t *testing.T) {
 	in := Dims{N: 2, H: 5, W: 6, C: 3}
 	for _, win := range []Window{{K: 3, Stride: 1, Pad: 1}, {K: 3, Stride: 2, Pad: 1}, {K: 1, Stride: 2}, {K: 1, Stride: 1}} {
@@ -104,6 +105,17 @@ func TestConvBackwardModes(t *testing.T) {
 		ZeroGrads(c.Params())
 		c.Backward(nil, dy, x, in.N, false)
 		expectClose(t, "weight grad (dx nil)", c.Weight.Grad, grad, 0)
+
+		// Right after a Forward of x (another input before it), Backward
+		// reuses that lowering: the same gradients.
+		y := make([]float32, in.N*c.Out.Image())
+		c.Forward(y, randSlice(r, len(x)), in.N)
+		c.Forward(y, x, in.N)
+		ZeroGrads(c.Params())
+		again := nanSlice(len(x))
+		c.Backward(again, dy, x, in.N, false)
+		expectClose(t, "dx after Forward", again, to64(dx), 0)
+		expectClose(t, "weight grad after Forward", c.Weight.Grad, grad, 0)
 	}
 }
 

@@ -30,6 +30,7 @@ type Conv2d struct {
 	cols    []float32 // [chunk*OutH*OutW][k], made on first use; nil when x is its own im2col
 	cols16  []uint32  // [chunk*OutH*OutW][k16], bf16 mode's forward lowering, made on first use
 	dwT     []float32 // [k][Cout], the weight gradient as the GEMM leaves it, made on first use
+	lowered []float32 // the input whose whole batch cols holds, lowered by Forward in one pass
 
 	direct bool      // computed directly when the batch fills a tile
 	wp     []float32 // the weight packed for the direct forward
@@ -113,6 +114,7 @@ func (c *Conv2d) Forward(y, x []float32, n int) {
 		c.forwardDirect(y, x, n)
 		return
 	}
+	c.lowered = nil
 	for i0 := 0; i0 < n; i0 += c.chunk {
 		nb := min(c.chunk, n-i0)
 		yc := y[i0*c.Out.Image():]
@@ -125,6 +127,9 @@ func (c *Conv2d) Forward(y, x []float32, n int) {
 		}
 		cols := c.im2col(x, i0, nb)
 		kern.Sgemm(false, true, len(cols)/c.k, cout, c.k, 1, cols, c.k, w, c.k, 0, yc, cout)
+		if nb == n {
+			c.lowered = x // Backward need not lower it again
+		}
 	}
 }
 
@@ -160,7 +165,13 @@ func (c *Conv2d) Backward(dx, dy, x []float32, n int, accumulate bool) {
 	}
 	for i0 := 0; i0 < n; i0 += c.chunk {
 		nb := min(c.chunk, n-i0)
-		cols := c.im2col(x, i0, nb)
+		var cols []float32
+		if nb == n && len(c.lowered) == len(x) && &c.lowered[0] == &x[0] {
+			cols = c.cols[:n*c.Out.H*c.Out.W*c.k]
+		} else {
+			cols = c.im2col(x, i0, nb)
+		}
+		c.lowered = nil // cols is about to hold dcols
 		m, dyc := len(cols)/c.k, dy[i0*c.Out.Image():]
 		// dWᵀ = colsᵀ·dY: K×Cout, whole tiles for the ResNet shapes, where
 		// dW = dYᵀ·cols would leave Cout=64 rows a third of a tile short.

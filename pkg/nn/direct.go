@@ -115,7 +115,7 @@ func (c *Conv2d) forwardDirect(y, x []float32, n int) {
 	} else {
 		xT := floatBufs.borrow(n * c.In.Image())
 		defer floatBufs.giveBack(xT)
-		c.dfwd.x = c.pixelMajor(xT, x, n, c.In)
+		c.dfwd.x = c.pixelMajor(xT, x, n, c.In, c.In.C)
 	}
 	units := c.Out.H * c.Out.W * (c.Out.C / tc)
 	parallel(units, units*n*c.k, &c.dfwd)
@@ -173,7 +173,7 @@ func (c *Conv2d) backwardDirect(dx, dy, x []float32, n int, accumulate bool) {
 	xT, dyT := floatBufs.borrow(n*c.In.Image()), floatBufs.borrow(n*c.Out.Image())
 	defer floatBufs.giveBack(xT)
 	defer floatBufs.giveBack(dyT)
-	xT, dyT = c.pixelMajor(xT, x, n, c.In), c.pixelMajor(dyT, dy, n, c.Out)
+	xT, dyT = c.pixelMajor(xT, x, n, c.In, tc), c.pixelMajor(dyT, dy, n, c.Out, c.Out.C)
 	c.dweight = directWeightGrad{c: c, dy: dyT, x: xT, n: n}
 	units := len(c.taps) * (c.In.C / tc) // taps no window uses add nothing
 	parallel(units, units*n*c.Out.Image()*c.Out.C, &c.dweight)
@@ -265,7 +265,7 @@ func (t *directInputGrad) Run(lo, hi int) {
 // block of tr output channels, dW[co][tap][ci] += Σ over images and the
 // output positions whose window has the tap inside the image of
 // dy[co] x[ci]. The images are the sum's steps, so each tile's reduction
-// is long; dy and x are pixel-major.
+// is long; dy is pixel-major, x pixel-major in panels of tc.
 type directWeightGrad struct {
 	c     *Conv2d
 	dy, x []float32
@@ -293,7 +293,7 @@ func (t *directWeightGrad) Run(lo, hi int) {
 				if iw < 0 || iw >= in.W {
 					continue
 				}
-				b := t.x[(ih*in.W+iw)*t.n*in.C+panel*tc:]
+				b := t.x[(ih*in.W+iw)*t.n*in.C+panel*t.n*tc:]
 				for blk := range groups(out.C) {
 					co0, skip := group(blk, out.C)
 					a := t.dy[(oh*out.W+ow)*t.n*out.C+co0:]
@@ -301,7 +301,7 @@ func (t *directWeightGrad) Run(lo, hi int) {
 					if skip > 0 {
 						dst, ld, add = scratch, tc, !first
 					}
-					kern.Tile(t.n, a, 1, out.C, b, in.C, dst, ld, add)
+					kern.Tile(t.n, a, 1, out.C, b, tc, dst, ld, add)
 				}
 				first = false
 			}
@@ -312,29 +312,33 @@ func (t *directWeightGrad) Run(lo, hi int) {
 	}
 }
 
-// pixelMajor copies n images of t, [n][H][W][C], to dst as [H][W][n][C]
-// and returns it.
-func (c *Conv2d) pixelMajor(dst, t []float32, n int, d Dims) []float32 {
-	c.transpose = transposeTask{dst: dst, src: t, n: n, pixels: d.H * d.W, ch: d.C}
+// pixelMajor copies n images of t, [n][H][W][C], to dst pixel-major in
+// channel panels of width values, [H][W][C/width][n][width], and returns
+// it. With width C that is [H][W][n][C]; the weight gradient reads x in
+// panels of tc, so that each of its steps reads one contiguous panel row.
+func (c *Conv2d) pixelMajor(dst, t []float32, n int, d Dims, width int) []float32 {
+	c.transpose = transposeTask{dst: dst, src: t, n: n, pixels: d.H * d.W, ch: d.C, width: width}
 	parallel(d.H*d.W, n*d.Image(), &c.transpose)
 	return dst
 }
 
-// pixelMajorPairs is pixelMajor to bf16 pairs of consecutive channels.
+// pixelMajorPairs is pixelMajor in one panel to bf16 pairs of consecutive
+// channels.
 func (c *Conv2d) pixelMajorPairs(dst []uint32, t []float32, n int, d Dims) []uint32 {
-	c.transpose = transposeTask{pairs: dst, src: t, n: n, pixels: d.H * d.W, ch: d.C}
+	c.transpose = transposeTask{pairs: dst, src: t, n: n, pixels: d.H * d.W, ch: d.C, width: d.C}
 	parallel(d.H*d.W, n*d.Image(), &c.transpose)
 	return dst
 }
 
 // transposeTask is pixelMajor (or pixelMajorPairs, to pairs) over pixels.
 type transposeTask struct {
-	dst, src      []float32
-	pairs         []uint32
-	n, pixels, ch int
+	dst, src             []float32
+	pairs                []uint32
+	n, pixels, ch, width int
 }
 
 func (t *transposeTask) Run(lo, hi int) {
+	panels := t.ch / t.width
 	for p := lo; p < hi; p++ {
 		for i := range t.n {
 			src := t.src[(i*t.pixels+p)*t.ch:][:t.ch]
@@ -342,7 +346,9 @@ func (t *transposeTask) Run(lo, hi int) {
 				kern.PackBF16(t.pairs[(p*t.n+i)*t.ch/2:][:t.ch/2], src)
 				continue
 			}
-			copy(t.dst[(p*t.n+i)*t.ch:][:t.ch], src)
+			for b := range panels {
+				copy(t.dst[((p*panels+b)*t.n+i)*t.width:][:t.width], src[b*t.width:])
+			}
 		}
 	}
 }
