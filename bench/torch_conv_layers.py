@@ -2,8 +2,14 @@
 # ResNet-18 convolution at 512 views in PyTorch, fp32, channels_last, 2
 # threads: the peer of pkg/nn's BenchmarkConvLayers (same list, same order).
 # Run with Debian's python3-torch:  /usr/bin/python3 bench/torch_conv_layers.py
+# Layer names as arguments time only those. PyTorch's time for a layer
+# depends on what ran before it in the process (imagenet/layer1: 21-23 ms
+# first, 78-86 ms after conv1), so to find its best, time each layer in a
+# process of its own:
+#   for l in imagenet/layer1 ...; do /usr/bin/python3 bench/torch_conv_layers.py $l; done
 import json
 import statistics
+import sys
 import time
 import torch
 
@@ -35,6 +41,8 @@ LAYERS = [
 torch.set_num_threads(2)
 torch.manual_seed(0)
 for name, hw, cin, cout, k, stride in LAYERS:
+    if sys.argv[1:] and name not in sys.argv[1:]:
+        continue
     conv = torch.nn.Conv2d(cin, cout, k, stride, k // 2, bias=False).to(memory_format=torch.channels_last)
     x = torch.randn(512, cin, hw, hw).contiguous(memory_format=torch.channels_last).requires_grad_()
     y = conv(x)
