@@ -97,6 +97,11 @@ type gemm struct {
 	strips         int // parts of C split over the workers
 }
 
+// maxInPlaceBRows is the tallest strip of C for which float32 GEMMs read a
+// row-major B in place rather than pack it (measured on ResNet's weight
+// gradients, whose 64-row strips use each value of B five times).
+const maxInPlaceBRows = 8 * mr
+
 // minBF16Side is the smallest C side for which bf16 mode converts the
 // operands: each packed value then serves at least this many outputs.
 // Below it (the ResNet weight gradients of 64 channels, say) conversion
@@ -140,12 +145,20 @@ func (g *gemm) block(i0, i1, j0, j1 int) {
 		return
 	}
 	packAll := g.alpha != 1
+	// A strip of few rows reuses each value of B too little to repay
+	// packing it: whole panels of a row-major B are then read in place.
+	inPlaceB := !g.transB && i1-i0 <= maxInPlaceBRows
 	for jc := j0; jc < j1; jc += nc {
 		nb := min(nc, j1-jc)
 		for pc := 0; pc < g.k; pc += kc {
 			kb := min(kc, g.k-pc)
 			add := pc > 0 || g.beta != 0
-			g.packB(s.b[:], pc, kb, jc, nb)
+			switch whole := nb / nr * nr; {
+			case !inPlaceB:
+				g.packB(s.b[:], pc, kb, jc, nb)
+			case whole < nb:
+				g.packB(s.b[:], pc, kb, jc+whole, nb-whole) // the edge panel
+			}
 			for ic := i0; ic < i1; ic += mc {
 				mb := min(mc, i1-ic)
 				edgeA := mb / mr * mr
@@ -157,7 +170,14 @@ func (g *gemm) block(i0, i1, j0, j1 int) {
 				}
 				for jr := 0; jr < nb; jr += nr {
 					cols := min(nr, nb-jr)
-					b := s.b[jr*kb:]
+					b, bp := s.b[jr*kb:], nr
+					switch {
+					case !inPlaceB:
+					case cols == nr:
+						b, bp = g.b[pc*g.ldb+jc+jr:], g.ldb
+					default:
+						b = s.b[:]
+					}
 					for ir := 0; ir < mb; ir += mr {
 						rows := min(mr, mb-ir)
 						a, ar, ap := s.a[:], 1, mr
@@ -172,10 +192,10 @@ func (g *gemm) block(i0, i1, j0, j1 int) {
 						}
 						ci := (ic+ir)*g.ldc + jc + jr
 						if rows == mr && cols == nr {
-							microKernel(kb, a, ar, ap, b, nr, g.c[ci:], g.ldc, add)
+							microKernel(kb, a, ar, ap, b, bp, g.c[ci:], g.ldc, add)
 							continue
 						}
-						microKernel(kb, a, ar, ap, b, nr, s.tile[:], nr, false)
+						microKernel(kb, a, ar, ap, b, bp, s.tile[:], nr, false)
 						g.edge(s, ci, rows, cols, add)
 					}
 				}
