@@ -330,11 +330,18 @@ func (t *col2imTask) Run(lo, hi int) {
 // has its offset k inside the input.
 func (w Window) inside(k, n, out int) bool {
 	for o := range out {
-		if i := o*w.Stride - w.Pad + k; i >= 0 && i < n {
+		if _, ok := w.at(o, k, n); ok {
 			return true
 		}
 	}
 	return false
+}
+
+// at is the input position that output position o's window reads at
+// offset k, and whether it lies within [0, n): the converse of source.
+func (w Window) at(o, k, n int) (int, bool) {
+	i := o*w.Stride - w.Pad + k
+	return i, i >= 0 && i < n
 }
 
 // source is the output position whose window reads input position i at

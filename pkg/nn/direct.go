@@ -142,13 +142,13 @@ func (t *directForward) Run(lo, hi int) {
 			n0, skip := group(g, t.n)
 			add := false
 			for kh := range win.K {
-				ih := oh*win.Stride - win.Pad + kh
-				if ih < 0 || ih >= in.H {
+				ih, ok := win.at(oh, kh, in.H)
+				if !ok {
 					continue
 				}
 				for kw := range win.K {
-					iw := ow*win.Stride - win.Pad + kw
-					if iw < 0 || iw >= in.W {
+					iw, ok := win.at(ow, kw, in.W)
+					if !ok {
 						continue
 					}
 					a, tap := ((ih*in.W+iw)*t.n+n0)*in.C, panel*kk+kh*win.K+kw
@@ -284,13 +284,13 @@ func (t *directWeightGrad) Run(lo, hi int) {
 		// Positions outside the blocks: a position's x panel, all images,
 		// then serves every block from cache.
 		for oh := range out.H {
-			ih := oh*win.Stride - win.Pad + kh
-			if ih < 0 || ih >= in.H {
+			ih, ok := win.at(oh, kh, in.H)
+			if !ok {
 				continue
 			}
 			for ow := range out.W {
-				iw := ow*win.Stride - win.Pad + kw
-				if iw < 0 || iw >= in.W {
+				iw, ok := win.at(ow, kw, in.W)
+				if !ok {
 					continue
 				}
 				b := t.x[(ih*in.W+iw)*t.n*in.C+panel*t.n*tc:]
