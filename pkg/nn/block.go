@@ -140,13 +140,16 @@ func (b *BasicBlock) Backward(dx, dy, x, y []float32, n int) {
 	b.Conv2.Backward(d1, d2, b.r1[:m], n, false)
 	ReLUBackward(d1, d1, b.r1[:m])
 	b.BN1.Backward(d2, d1, b.a1[:m], n)
-	if b.DownConv != nil {
-		b.DownBN.Backward(d1, g, b.ad[:m], n)
-		b.DownConv.Backward(dx, d1, x, n, false)
-	} else {
+	if b.DownConv == nil {
 		copy(dx, g)
+		b.Conv1.Backward(dx, d2, x, n, true)
+		return
 	}
-	b.Conv1.Backward(dx, d2, x, n, true)
+	// The downsample reads a quarter of the pixels: adding its gradient
+	// onto conv1's touches only those.
+	b.Conv1.Backward(dx, d2, x, n, false)
+	b.DownBN.Backward(d1, g, b.ad[:m], n)
+	b.DownConv.Backward(dx, d1, x, n, true)
 }
 
 // Scratch is working memory that grows to the largest request and is then

@@ -19,8 +19,9 @@ const colsBudget = 2 << 20
 // meets a contiguous weight row; WeightFromOIHW and WeightToOIHW convert from
 // and to PyTorch's layout.
 //
-// The 3×3 convolutions of ResNet-18 run directly (direct.go); the others,
-// and batches smaller than a tile, through im2col and GEMM.
+// The 3×3 convolutions of ResNet-18 run directly (direct.go), its 1×1
+// stride-2 downsamples in chunks of gathered pixels (strided.go); the
+// others, and batches smaller than a tile, through im2col and GEMM.
 type Conv2d struct {
 	Weight  *Param // [Cout][K][K][Cin]
 	In, Out Dims
@@ -32,20 +33,25 @@ type Conv2d struct {
 	dwT     []float32 // [k][Cout], the weight gradient as the GEMM leaves it, made on first use
 	lowered []float32 // the input whose whole batch cols holds, lowered by Forward in one pass
 
-	direct bool      // computed directly when the batch fills a tile
-	wp     []float32 // the weight packed for the direct forward
-	wp16   []uint32  // the same in bf16 pairs, made on first use
-	wq16   []uint32  // the weight in bf16 pairs for the direct dx, made on first use
-	taps   []int     // the taps (kh*K+kw) some window keeps inside the image
-	tiles  []float32 // the direct loops' scratch tiles, one slot per unit
+	direct    bool      // computed directly when the batch fills a tile
+	subsample bool      // a 1×1 strided convolution, run in chunks (strided.go)
+	gathered  []float32 // the strided path's gathered pixels, one chunk per unit
+	partials  []float32 // the strided path's weight gradient of each unit
+	wp        []float32 // the weight packed for the direct forward
+	wp16      []uint32  // the same in bf16 pairs, made on first use
+	wq16      []uint32  // the weight in bf16 pairs for the direct dx, made on first use
+	taps      []int     // the taps (kh*K+kw) some window keeps inside the image
+	tiles     []float32 // the direct loops' scratch tiles, one slot per unit
 
 	// The parallel loops, kept here so that running them allocates nothing.
-	lower     lowerTask
-	fold      col2imTask
-	dfwd      directForward
-	dinput    directInputGrad
-	dweight   directWeightGrad
-	transpose transposeTask
+	lower       lowerTask
+	fold        col2imTask
+	dfwd        directForward
+	dinput      directInputGrad
+	dweight     directWeightGrad
+	transpose   transposeTask
+	sub         stridedTask
+	sumPartials addPartials
 }
 
 // NewConv2d builds a convolution from in.C to cout channels for batches of up
@@ -63,6 +69,12 @@ func NewConv2d(name string, in Dims, cout int, win Window) *Conv2d {
 	}
 	if !c.pointwise() {
 		c.chunk = max(1, min(in.N, colsBudget/(c.Out.H*c.Out.W*c.k)))
+	}
+	if useDirect && canStrided(in, cout, win) {
+		c.subsample = true
+		c.tiles = make([]float32, maxStridedUnits*tr*tc)
+		c.wp = make([]float32, cout*c.k)
+		c.taps = []int{0}
 	}
 	if useDirect && canDirect(in, cout, win) {
 		c.direct = true
@@ -113,6 +125,9 @@ func (c *Conv2d) Forward(y, x []float32, n int) {
 	case c.direct && n >= tr:
 		c.forwardDirect(y, x, n)
 		return
+	case c.strided(n):
+		c.forwardStrided(y, x, n)
+		return
 	}
 	c.lowered = nil
 	for i0 := 0; i0 < n; i0 += c.chunk {
@@ -158,6 +173,9 @@ func (c *Conv2d) Backward(dx, dy, x []float32, n int, accumulate bool) {
 		return
 	case c.direct && n >= tr:
 		c.backwardDirect(dx, dy, x, n, accumulate)
+		return
+	case c.strided(n):
+		c.backwardStrided(dx, dy, x, n, accumulate)
 		return
 	}
 	if len(c.dwT) == 0 {

@@ -31,13 +31,16 @@ const (
 // with BenchmarkConvDirect at 512 views (ms, direct against im2col): the
 // ImageNet stem's layer1 27 / 70, layer2 18 / 40, layer3 13 / 33, layer4
 // 7.5 / 37; the CIFAR stem's layer1 596 / 879, layer4 275 / 448, and its
-// other 3×3 layers 0.8-0.95× but for layer3.0.conv1, 221 / 211. A variable
-// so that tests and benchmarks can compare the two.
+// other 3×3 layers 0.8-0.95× but for layer3.0.conv1, 221 / 211. It also
+// sends the 1×1 stride-2 convolutions to the strided path (strided.go):
+// the ImageNet stem's downsamples 2.5 / 3.4, 1.9 / 2.7 and 2.0 / 2.6, the
+// CIFAR stem's 31 / 45, 24 / 30 and 22 / 22. A variable so that tests and
+// benchmarks can compare the paths.
 var useDirect = true
 
 // canDirect reports whether a convolution can run directly: channel counts
-// in whole panels, and a window wider than a pixel (1×1 convolutions are
-// plain GEMMs, or nearly, and measure no faster directly).
+// in whole panels, and a window wider than a pixel (a 1×1 convolution is a
+// plain GEMM, or one over gathered pixels).
 func canDirect(in Dims, cout int, win Window) bool {
 	return win.K > 1 && in.C%tc == 0 && cout%tc == 0
 }
@@ -80,19 +83,10 @@ func keepRows(dst []float32, ld int, t []float32, skip int, add bool) {
 
 // forwardDirect is Forward, directly.
 func (c *Conv2d) forwardDirect(y, x []float32, n int) {
-	// Pack the weight as the micro-kernel reads B: [panel][tap][Cin][tc],
-	// or in bf16 [panel][tap][Cin/2][tc] pairs of consecutive Cin. Taps no
-	// window keeps inside the image (8 of 9 on a 1×1 map) are skipped.
+	// In bf16 the packed weight is interleaved to [panel][tap][Cin/2][tc]
+	// pairs of consecutive Cin.
+	c.packWeight()
 	kk, cin, bf16 := c.Win.K*c.Win.K, c.In.C, c.pairs()
-	for o := range c.Out.C {
-		panel, j := o/tc, o%tc
-		for _, t := range c.taps {
-			dst := c.wp[(panel*kk+t)*cin*tc+j:]
-			for i, v := range c.Weight.Data[o*c.k+t*cin:][:cin] {
-				dst[i*tc] = v
-			}
-		}
-	}
 	if bf16 {
 		if c.wp16 == nil {
 			c.wp16 = make([]uint32, len(c.wp)/2)
@@ -119,6 +113,22 @@ func (c *Conv2d) forwardDirect(y, x []float32, n int) {
 	}
 	units := c.Out.H * c.Out.W * (c.Out.C / tc)
 	parallel(units, units*n*c.k, &c.dfwd)
+}
+
+// packWeight packs the weight as the micro-kernel reads B in the forward
+// pass, into c.wp: [panel][tap][Cin][tc]. Taps no window keeps inside the
+// image (8 of 9 on a 1×1 map) are skipped.
+func (c *Conv2d) packWeight() {
+	kk, cin := c.Win.K*c.Win.K, c.In.C
+	for o := range c.Out.C {
+		panel, j := o/tc, o%tc
+		for _, t := range c.taps {
+			dst := c.wp[(panel*kk+t)*cin*tc+j:]
+			for i, v := range c.Weight.Data[o*c.k+t*cin:][:cin] {
+				dst[i*tc] = v
+			}
+		}
+	}
 }
 
 // directForward runs over units (output position, output channel panel);

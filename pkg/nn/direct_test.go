@@ -8,39 +8,49 @@ import (
 	"github.com/simclr-go/simclr/pkg/kern"
 )
 
-// TestDirectMatchesLowering checks the direct convolution against the
-// im2col one (itself checked against finite differences and PyTorch) on
-// the kinds of ResNet layer it takes: forward, dx overwritten and
+// TestDirectMatchesLowering checks the direct convolutions and the strided
+// 1×1 path against the im2col one (itself checked against finite
+// differences and PyTorch) on the kinds of ResNet layer they take: forward, dx overwritten and
 // accumulated, and dW added to a gradient already holding values. Batches
 // that are not a whole number of tiles exercise the partial last group,
 // output channels not a multiple of the tile rows the partial last block.
 func TestDirectMatchesLowering(t *testing.T) {
-	defer func(direct bool, work, threads int) {
-		useDirect, minParallelWork = direct, work
+	defer func(direct bool, work, threads, chunk int) {
+		useDirect, minParallelWork, stridedChunk = direct, work, chunk
 		kern.SetThreads(threads)
-	}(useDirect, minParallelWork, kern.Threads())
+	}(useDirect, minParallelWork, kern.Threads(), stridedChunk)
 	for _, tc := range []struct {
-		name string
-		in   Dims
-		n    int
-		cout int
-		win  Window
+		name  string
+		in    Dims
+		n     int
+		cout  int
+		win   Window
+		chunk int // if set, stridedChunk
 	}{
-		{"3x3 stride 1", Dims{N: 14, H: 4, W: 4, C: 32}, 13, 64, Window{K: 3, Stride: 1, Pad: 1}},
-		{"3x3 stride 2", Dims{N: 12, H: 8, W: 8, C: 64}, 12, 32, Window{K: 3, Stride: 2, Pad: 1}},
-		{"3x3 stride 2, odd sides", Dims{N: 25, H: 5, W: 7, C: 32}, 25, 96, Window{K: 3, Stride: 2, Pad: 1}},
-		{"1x1 map", Dims{N: 14, H: 1, W: 1, C: 32}, 14, 32, Window{K: 3, Stride: 1, Pad: 1}},
-		{"2x2 map, 3 panels", Dims{N: 30, H: 2, W: 2, C: 96}, 29, 64, Window{K: 3, Stride: 1, Pad: 1}},
+		{"3x3 stride 1", Dims{N: 14, H: 4, W: 4, C: 32}, 13, 64, Window{K: 3, Stride: 1, Pad: 1}, 0},
+		{"3x3 stride 2", Dims{N: 12, H: 8, W: 8, C: 64}, 12, 32, Window{K: 3, Stride: 2, Pad: 1}, 0},
+		{"3x3 stride 2, odd sides", Dims{N: 25, H: 5, W: 7, C: 32}, 25, 96, Window{K: 3, Stride: 2, Pad: 1}, 0},
+		{"1x1 map", Dims{N: 14, H: 1, W: 1, C: 32}, 14, 32, Window{K: 3, Stride: 1, Pad: 1}, 0},
+		{"2x2 map, 3 panels", Dims{N: 30, H: 2, W: 2, C: 96}, 29, 64, Window{K: 3, Stride: 1, Pad: 1}, 0},
+		{"1x1 stride 2", Dims{N: 26, H: 8, W: 8, C: 64}, 25, 128, Window{K: 1, Stride: 2}, 0},
+		{"1x1 stride 2, odd sides", Dims{N: 7, H: 5, W: 7, C: 32}, 7, 96, Window{K: 1, Stride: 2}, 0},
+		{"1x1 stride 2 to 1x1", Dims{N: 30, H: 2, W: 2, C: 64}, 29, 64, Window{K: 1, Stride: 2}, 0},
+		// Units of 2 or 3 images in chunks of at most 2.
+		{"1x1 stride 2, chunks", Dims{N: 40, H: 8, W: 8, C: 64}, 40, 32, Window{K: 1, Stride: 2}, 2 * 16 * 64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.chunk > 0 {
+				defer func(chunk int) { stridedChunk = chunk }(stridedChunk)
+				stridedChunk = tc.chunk
+			}
 			r := rand.New(rand.NewPCG(11, 12))
 			w := randSlice(r, tc.cout*tc.win.K*tc.win.K*tc.in.C)
 			x := randSlice(r, tc.n*tc.in.Image())
 			build := func(direct bool) *Conv2d {
 				useDirect = direct
 				c := NewConv2d("", tc.in, tc.cout, tc.win)
-				if c.direct != direct {
-					t.Fatalf("direct %v, want %v", c.direct, direct)
+				if (c.direct || c.subsample) != direct {
+					t.Fatalf("direct %v, strided %v, want %v", c.direct, c.subsample, direct)
 				}
 				copy(c.Weight.Data, w)
 				return c
