@@ -121,8 +121,13 @@ type Pretrain struct {
 	Batch      int     `json:"batch"`
 	Images     int     `json:"images"` // training images per epoch
 	FinalLoss  float64 `json:"final_loss,omitempty"`
-	Seconds    float64 `json:"seconds,omitempty"`      // wall time of its stage
-	ImagesPerS float64 `json:"images_per_s,omitempty"` // steps × batch / seconds
+	// Seconds is the time of the training steps, over every invocation of
+	// a resumed run (the checkpoint's train_seconds); for a checkpoint
+	// without it, the wall time of its stage, which misses a resumed run's
+	// earlier invocations. SecondsFrom says which: "checkpoint" or "stage".
+	Seconds     float64 `json:"seconds,omitempty"`
+	SecondsFrom string  `json:"seconds_from,omitempty"`
+	ImagesPerS  float64 `json:"images_per_s,omitempty"` // steps × batch / seconds
 	ViewsPerS  float64 `json:"views_per_s,omitempty"`  // augmented views through the encoder per second
 }
 
@@ -179,8 +184,10 @@ func gather(c *cli, now time.Time) (*Results, error) {
 			return nil, err
 		}
 		pt.Stage = p.Name
-		if sec, ok := r.Stages.Get(p.Name); ok && sec > 0 {
-			pt.Seconds = sec
+		if sec, ok := r.Stages.Get(p.Name); ok && sec > 0 && pt.SecondsFrom == "" {
+			pt.Seconds, pt.SecondsFrom = sec, "stage"
+		}
+		if pt.Seconds > 0 {
 			pt.ImagesPerS = float64(pt.Steps*pt.Batch) / pt.Seconds
 			pt.ViewsPerS = pt.ImagesPerS * float64(viewsPerImage(pt.Objective))
 		}
@@ -302,6 +309,12 @@ func readPretrain(runDir, dir string) (Pretrain, error) {
 		if *dst, err = strconv.Atoi(m[key]); err != nil {
 			return p, fmt.Errorf("%s: metadata %s: %w", name, key, err)
 		}
+	}
+	if v, ok := m["train_seconds"]; ok {
+		if p.Seconds, err = strconv.ParseFloat(v, 64); err != nil || p.Seconds < 0 {
+			return p, fmt.Errorf("%s: metadata train_seconds %q: want seconds", name, v)
+		}
+		p.SecondsFrom = "checkpoint"
 	}
 	p.Complete = p.EpochsDone >= p.Epochs
 	if len(history) > 0 {

@@ -12,8 +12,9 @@ import (
 )
 
 // checkpoint writes a stand-in pretraining checkpoint: one tensor and the
-// metadata pretrain writes.
-func checkpoint(t *testing.T, path, objective string, epochs, epoch, steps int) {
+// metadata pretrain writes, train_seconds unless seconds is empty (a
+// checkpoint from before it).
+func checkpoint(t *testing.T, path, objective string, epochs, epoch, steps int, seconds string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -24,6 +25,9 @@ func checkpoint(t *testing.T, path, objective string, epochs, epoch, steps int) 
 		"global_step":  itoa(steps),
 		"images":       "512",
 		"loss_history": "[6.1,5.5]",
+	}
+	if seconds != "" {
+		meta["train_seconds"] = seconds
 	}
 	if err := safetensors.Save(path, []safetensors.Tensor{safetensors.F32("w", []int{1}, []float32{1})}, meta); err != nil {
 		t.Fatal(err)
@@ -46,9 +50,9 @@ func report(t *testing.T, path string, knn bool) {
 
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
-	checkpoint(t, filepath.Join(dir, "pretrain", "simclr_epoch001.safetensors"), "simclr", 2, 1, 8)
-	checkpoint(t, filepath.Join(dir, "pretrain", "simclr_epoch001_step00004.safetensors"), "simclr", 2, 1, 12)
-	checkpoint(t, filepath.Join(dir, "pretrain", "simclr_epoch002.safetensors"), "simclr", 2, 2, 16)
+	checkpoint(t, filepath.Join(dir, "pretrain", "simclr_epoch001.safetensors"), "simclr", 2, 1, 8, "1.6")
+	checkpoint(t, filepath.Join(dir, "pretrain", "simclr_epoch001_step00004.safetensors"), "simclr", 2, 1, 12, "2.4")
+	checkpoint(t, filepath.Join(dir, "pretrain", "simclr_epoch002.safetensors"), "simclr", 2, 2, 16, "3.2")
 	report(t, filepath.Join(dir, "linprobe.json"), true)
 	report(t, filepath.Join(dir, "random.json"), false)
 	if err := os.WriteFile(filepath.Join(dir, "map.png"), []byte("png"), 0o644); err != nil {
@@ -96,8 +100,8 @@ func TestRun(t *testing.T) {
 	}
 	p := r.Pretrain[0]
 	want := Pretrain{Stage: "pretrain", Dir: "pretrain", Checkpoint: "simclr_epoch002.safetensors", Objective: "simclr", Stem: "imagenet",
-		Epochs: 2, EpochsDone: 2, Complete: true, Steps: 16, Batch: 64, Images: 512, FinalLoss: 5.5, Seconds: 4,
-		ImagesPerS: 16 * 64 / 4.0, ViewsPerS: 2 * 16 * 64 / 4.0}
+		Epochs: 2, EpochsDone: 2, Complete: true, Steps: 16, Batch: 64, Images: 512, FinalLoss: 5.5,
+		Seconds: 3.2, SecondsFrom: "checkpoint", ImagesPerS: 16 * 64 / 3.2, ViewsPerS: 2 * 16 * 64 / 3.2}
 	if p != want {
 		t.Errorf("pretrain\n got %+v\nwant %+v", p, want)
 	}
@@ -122,7 +126,7 @@ func TestRun(t *testing.T) {
 		"| SimCLR | 31.25% | 28.12% (k=20) | 2 | 512 / 256 | simclr_epoch002.safetensors |",
 		"| random encoder, a=b | 31.25% | – |",
 		"Reference figures: SimCLR linear eval 68.23%.",
-		"| simclr | imagenet | 2 of 2 (complete) | 16 | 64 | 512 | 5.5000 | 4.0 s | 256.0 | 512.0 |",
+		"| simclr | imagenet | 2 of 2 (complete) | 16 | 64 | 512 | 5.5000 | 3.2 s | 320.0 | 640.0 |",
 		"| extract | 2.2 s |",
 		"| total | 9.8 s |",
 		"| LIMIT | – |",
@@ -137,8 +141,31 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// A checkpoint from before train_seconds takes the time of its stage, and
+// the summary says what that misses.
+func TestRunCheckpointWithoutTime(t *testing.T) {
+	dir := t.TempDir()
+	checkpoint(t, filepath.Join(dir, "pretrain", "simclr_epoch002.safetensors"), "simclr", 2, 2, 16, "")
+	if err := run([]string{"--run-dir", dir, "--stage", "pretrain=4", "--pretrain", "pretrain=pretrain"}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "summary.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| simclr | imagenet | 2 of 2 (complete) | 16 | 64 | 512 | 5.5000 | 4.0 s | 256.0 | 512.0 |",
+		"misses the earlier invocations of a resumed run",
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("summary.md lacks %q:\n%s", want, md)
+		}
+	}
+}
+
 func TestRunErrors(t *testing.T) {
 	dir := t.TempDir()
+	checkpoint(t, filepath.Join(dir, "badtime", "simclr_epoch001.safetensors"), "simclr", 2, 1, 8, "soon")
 	report(t, filepath.Join(dir, "linprobe.json"), false)
 	if err := os.WriteFile(filepath.Join(dir, "other.json"), []byte(`{"rows":1}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -157,6 +184,7 @@ func TestRunErrors(t *testing.T) {
 		{"missing report", []string{"--eval", "x=nope.json"}, "nope.json: no such file"},
 		{"not a report", []string{"--eval", "x=other.json"}, "other.json: not a linprobe report"},
 		{"no checkpoints", []string{"--pretrain", "pretrain=empty"}, "empty: no checkpoints"},
+		{"bad training time", []string{"--pretrain", "pretrain=badtime"}, `train_seconds "soon": want seconds`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args

@@ -48,12 +48,16 @@ func writeSummary(path string, r *Results) error {
 		if !p.Complete {
 			state = "not complete"
 		}
-		fmt.Fprintf(&b, "| objective | stem | epochs | steps | batch | images | final loss | wall time | images/s | views/s |\n")
+		fmt.Fprintf(&b, "| objective | stem | epochs | steps | batch | images | final loss | training time | images/s | views/s |\n")
 		b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		fmt.Fprintf(&b, "| %s | %s | %d of %d (%s) | %d | %d | %d | %s | %s | %s | %s |\n",
 			p.Objective, p.Stem, p.EpochsDone, p.Epochs, state, p.Steps, p.Batch, p.Images,
 			orDashF("%.4f", p.FinalLoss), duration(p.Seconds), orDashF("%.1f", p.ImagesPerS), orDashF("%.1f", p.ViewsPerS))
 		fmt.Fprintf(&b, "\nNewest checkpoint: `%s`.\n", p.Checkpoint)
+		if p.SecondsFrom == "stage" {
+			b.WriteString("The checkpoint does not record its training time: the time shown is this invocation's stage, " +
+				"which misses the earlier invocations of a resumed run.\n")
+		}
 	}
 
 	if len(r.Stages) > 0 {

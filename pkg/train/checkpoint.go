@@ -25,7 +25,7 @@ const (
 // (atomically): encoder tensors under torchvision's names, the projection
 // head under "projector." (or the supervised classifier as "fc"), optimizer
 // state under "optim.", and the run's config, position and loss history as
-// metadata.
+// metadata, with the wall time of the steps taken.
 func (t *Trainer) Checkpoint(path string) error {
 	cfg, err := json.Marshal(t.Cfg)
 	if err != nil {
@@ -49,6 +49,9 @@ func (t *Trainer) Checkpoint(path string) error {
 		"loss_history":    string(hist),
 		"optimizer_steps": strconv.FormatInt(*t.Opt.Steps(), 10),
 		"images":          strconv.Itoa(t.images()),
+	}
+	if t.Seconds >= 0 {
+		meta["train_seconds"] = strconv.FormatFloat(t.Seconds, 'f', 3, 64)
 	}
 	tensors := t.state().Tensors()
 	return safetensors.Save(path, tensors, meta)
@@ -108,6 +111,12 @@ func resume(f *safetensors.File, data Dataset, stream *Stream) (*Trainer, error)
 	}
 	if err := json.Unmarshal([]byte(m["loss_history"]), &t.History); err != nil {
 		return nil, fmt.Errorf("metadata loss_history: %w", err)
+	}
+	t.Seconds = -1 // from before train_seconds
+	if v, ok := m["train_seconds"]; ok {
+		if t.Seconds, err = strconv.ParseFloat(v, 64); err != nil || t.Seconds < 0 {
+			return nil, fmt.Errorf("metadata train_seconds %q: want seconds", v)
+		}
 	}
 	return t, nil
 }

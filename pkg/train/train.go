@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"time"
 
 	"github.com/simclr-go/simclr/pkg/augment"
 	"github.com/simclr-go/simclr/pkg/model"
@@ -72,6 +73,10 @@ type Trainer struct {
 	// mean is exact across a resume.
 	EpochLossSum float64
 	History      []float64 // mean loss of each completed epoch
+	// Seconds is the wall time of the steps taken, summed over every
+	// invocation; negative when unknown (resumed from a checkpoint that
+	// did not record it).
+	Seconds float64
 
 	params []*nn.Param
 	feed   *feeder
@@ -205,6 +210,7 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	if t.feed == nil {
 		t.feed = newFeeder(t)
 	}
+	start := time.Now()
 	b, err := t.feed.next()
 	if err != nil {
 		return StepResult{}, err
@@ -220,6 +226,9 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	t.Enc.Backward(t.obj.backward(rows), rows)
 	t.Opt.Step(res.LR)
 	t.EpochLossSum += float64(l)
+	if t.Seconds >= 0 {
+		t.Seconds += time.Since(start).Seconds()
+	}
 	t.Step++
 	if t.Step == t.StepsPerEpoch() {
 		res.EpochDone, res.EpochLoss = true, t.EpochLossSum/float64(t.Step)

@@ -65,7 +65,15 @@ func TestResumeIsExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resumed.Close()
+	// The time of the steps before the checkpoint carries over (to the
+	// millisecond it is stored at).
+	if d := resumed.Seconds - first.Seconds; first.Seconds <= 0 || d < -0.0005 || d > 0.0005 {
+		t.Errorf("resumed with %g s of training, saved %g", resumed.Seconds, first.Seconds)
+	}
 	run(t, resumed, 1)
+	if resumed.Seconds <= first.Seconds {
+		t.Errorf("a step after the resume added no time: %g s, %g before", resumed.Seconds, first.Seconds)
+	}
 	if !resumed.Done() || !straight.Done() {
 		t.Fatal("runs not complete after 4 steps")
 	}
@@ -80,6 +88,42 @@ func TestResumeIsExact(t *testing.T) {
 	}
 	if !slices.Equal(straight.History, resumed.History) {
 		t.Fatalf("loss history %v vs %v", straight.History, resumed.History)
+	}
+}
+
+// A checkpoint from before train_seconds resumes with the time unknown,
+// and checkpoints after it leave the time out rather than count part of it.
+func TestResumeWithoutTime(t *testing.T) {
+	path := freshCheckpoint(t)
+	f, err := safetensors.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(f.Metadata, "train_seconds")
+	tensors := make([]safetensors.Tensor, 0, len(f.Tensors))
+	for _, v := range f.Tensors {
+		tensors = append(tensors, v)
+	}
+	if err := safetensors.Save(path, tensors, f.Metadata); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := Resume(path, synthetic(8), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	run(t, tr, 1)
+	if tr.Seconds >= 0 {
+		t.Errorf("time %g s, want unknown", tr.Seconds)
+	}
+	if err := tr.Checkpoint(path); err != nil {
+		t.Fatal(err)
+	}
+	if f, err = safetensors.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := f.Metadata["train_seconds"]; ok {
+		t.Errorf("train_seconds %q written for an unknown time", v)
 	}
 }
 
