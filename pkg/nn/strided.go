@@ -15,6 +15,10 @@ import "github.com/simclr-go/simclr/pkg/kern"
 // Work is split into a fixed number of units of whole images, whatever the
 // thread count: each unit sums its own weight gradient, and the units' sums
 // are added in order, so results do not depend on the thread count.
+//
+// It multiplies in float32 in bf16 mode too: that measured faster than
+// im2col's bf16 path (the ImageNet stem's layer2.0.downsample 2.4 ms
+// against 3.6, layer3's 1.7 against 2.1, layer4's 1.8 against 2.0).
 
 // stridedChunk bounds the gathered pixels of one chunk, in values (256 KiB,
 // a quarter of a core's L2); a variable so that tests can make chunks small.
