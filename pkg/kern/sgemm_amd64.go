@@ -59,6 +59,9 @@ func addToAVX(dst, src *float32, n int)
 //go:noescape
 func maxToAVX(dst, src *float32, n int)
 
+//go:noescape
+func routeMaxAVX(dst, x, rem, dy *float32, n int)
+
 // useAVX512 selects the assembly bodies of the vector kernels, and
 // useBF16AVX those of bf16 mode.
 var (

@@ -1,6 +1,9 @@
 package kern
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Vector kernels over activations laid out as rows of c channels (NHWC),
 // the memory-bound work between the GEMMs: batch-norm application and
@@ -173,6 +176,24 @@ func AddTo(dst, src []float32) {
 	}
 	for i := k; i < len(dst); i++ {
 		dst[i] += src[i]
+	}
+}
+
+// RouteMax gives a max pool's gradient to one tap of its windows: where x
+// equals rem, the window maxima not yet given theirs, dst += dy and rem
+// becomes NaN, which equals nothing. Offered the taps in order, each
+// maximum's gradient goes to its first tap, as in PyTorch.
+func RouteMax(dst, x, rem, dy []float32) {
+	sameLen("RouteMax", len(dst), x, rem, dy)
+	k := vecSplit(len(dst))
+	if k > 0 {
+		routeMaxAVX(&dst[0], &x[0], &rem[0], &dy[0], k)
+	}
+	for i := k; i < len(dst); i++ {
+		if x[i] == rem[i] {
+			dst[i] += dy[i]
+			rem[i] = float32(math.NaN())
+		}
 	}
 }
 

@@ -218,3 +218,25 @@ mtloop:
 	JB   mtloop
 	VZEROUPPER
 	RET
+
+// func routeMaxAVX(dst, x, rem, dy *float32, n int)
+TEXT ·routeMaxAVX(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ rem+16(FP), BX
+	MOVQ dy+24(FP), DX
+	MOVQ n+32(FP), CX
+	VPTERNLOGD $0xff, Z31, Z31, Z31 // all ones: a NaN
+	XORQ AX, AX
+rtloop:
+	VMOVUPS (SI)(AX*4), Z0
+	VCMPPS  $0, (BX)(AX*4), Z0, K1 // x == rem (EQ_OQ)
+	VMOVUPS (DI)(AX*4), Z1
+	VADDPS  (DX)(AX*4), Z1, K1, Z1
+	VMOVUPS Z1, (DI)(AX*4)
+	VMOVUPS Z31, K1, (BX)(AX*4)
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JB   rtloop
+	VZEROUPPER
+	RET

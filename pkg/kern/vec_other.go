@@ -15,5 +15,6 @@ func channelDotsAVX(s, t, dy, x, mean *float32, rows, c int) { panic("kern: no A
 func reluMaskAVX(dx, dy, y *float32, n int)                  { panic("kern: no AVX-512") }
 func addToAVX(dst, src *float32, n int)                      { panic("kern: no AVX-512") }
 func maxToAVX(dst, src *float32, n int)                      { panic("kern: no AVX-512") }
+func routeMaxAVX(dst, x, rem, dy *float32, n int)            { panic("kern: no AVX-512") }
 func cvtBF16AVX(dst *uint32, src *float32, n int)            { panic("kern: no AVX-512") }
 func interleaveBF16AVX(dst *uint32, lo, hi *float32, n int)  { panic("kern: no AVX-512") }

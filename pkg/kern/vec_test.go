@@ -2,6 +2,7 @@ package kern
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -111,6 +112,25 @@ func TestElementwiseKernels(t *testing.T) {
 				want[i] = max(a[i], b[i])
 			}
 			close32(t, "MaxTo", dst, want)
+			// Ties: rem holds a copy of a, one value in three taken from b.
+			rem := slices.Clone(a)
+			for i := 0; i < n; i += 3 {
+				rem[i] = b[i]
+			}
+			copy(dst, a)
+			RouteMax(dst, b, rem, a)
+			for i := range a {
+				want[i] = a[i]
+				if i%3 == 0 {
+					want[i] += a[i]
+					if !math.IsNaN(float64(rem[i])) {
+						t.Fatalf("RouteMax n=%d: rem[%d] = %g after a match, want NaN", n, i, rem[i])
+					}
+				} else if rem[i] != a[i] {
+					t.Fatalf("RouteMax n=%d: rem[%d] changed without a match", n, i)
+				}
+			}
+			close32(t, "RouteMax", dst, want)
 			ReLUMask(dst, a, b)
 			for i := range a {
 				want[i] = 0

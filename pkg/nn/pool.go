@@ -15,9 +15,9 @@ type MaxPool2d struct {
 	In, Out Dims
 	Win     Window
 
-	fwd    maxPoolForward
-	bwd    maxPoolBackward
-	routed []bool // [N][C], per image (so per thread) and channel: the window's gradient is given
+	fwd maxPoolForward
+	bwd maxPoolBackward
+	rem []float32 // [N][C], per image (so per thread): a window's maxima whose gradient is not yet given
 }
 
 // NewMaxPool2d builds a max pool for up to in.N images of in.H×in.W×in.C.
@@ -27,7 +27,7 @@ func NewMaxPool2d(in Dims, win Window) *MaxPool2d {
 		panic(fmt.Sprintf("nn: max pool window %+v does not fit %+v", win, in))
 	}
 	out := Dims{N: in.N, H: win.out(in.H), W: win.out(in.W), C: in.C}
-	return &MaxPool2d{In: in, Out: out, Win: win, routed: make([]bool, in.N*in.C)}
+	return &MaxPool2d{In: in, Out: out, Win: win, rem: make([]float32, in.N*in.C)}
 }
 
 // window calls fn with the offset of each input pixel (within its image) of
@@ -115,21 +115,12 @@ func (t *maxPoolBackward) Run(lo, hi int) {
 	in, out, c := p.In, p.Out, p.In.C
 	for img := lo; img < hi; img++ {
 		xi, dxi := x[img*in.Image():(img+1)*in.Image()], dx[img*in.Image():(img+1)*in.Image()]
-		routed := p.routed[img*c : (img+1)*c]
+		rem := p.rem[img*c : (img+1)*c]
 		clear(dxi)
 		for o := 0; o < out.H*out.W; o++ {
 			at := (img*out.H*out.W + o) * c
-			yo, dyo := y[at:at+c], dy[at:at+c]
-			clear(routed)
-			p.window(o/out.W, o%out.W, func(a int) {
-				xa, da := xi[a:a+c], dxi[a:a+c]
-				for j, v := range xa {
-					if v == yo[j] && !routed[j] {
-						da[j] += dyo[j]
-						routed[j] = true
-					}
-				}
-			})
+			copy(rem, y[at:at+c])
+			p.window(o/out.W, o%out.W, func(a int) { kern.RouteMax(dxi[a:a+c], xi[a:a+c], rem, dy[at:at+c]) })
 		}
 	}
 }
