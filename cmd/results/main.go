@@ -128,7 +128,7 @@ type Pretrain struct {
 	Seconds     float64 `json:"seconds,omitempty"`
 	SecondsFrom string  `json:"seconds_from,omitempty"`
 	ImagesPerS  float64 `json:"images_per_s,omitempty"` // steps × batch / seconds
-	ViewsPerS  float64 `json:"views_per_s,omitempty"`  // augmented views through the encoder per second
+	ViewsPerS   float64 `json:"views_per_s,omitempty"`  // augmented views through the encoder per second
 }
 
 // Evaluation is one row of the results table: a linprobe report.
