@@ -45,7 +45,7 @@ func ParallelTask(n int, t Task) {
 		return
 	}
 	startWorkers(parts - 1)
-	done := waitGroups.get()
+	done := waitGroups.Get()
 	for p := 1; p < parts; p++ {
 		j := job{t: t, lo: p * n / parts, hi: (p + 1) * n / parts, done: done}
 		done.Add(1)
@@ -67,7 +67,7 @@ func ParallelTask(n int, t Task) {
 		}
 	}
 	done.Wait()
-	waitGroups.put(done)
+	waitGroups.Put(done)
 }
 
 // job is one range of a ParallelTask call.
@@ -84,7 +84,7 @@ func (j job) run() {
 
 var (
 	jobs       = make(chan job, 256)
-	waitGroups freeList[sync.WaitGroup]
+	waitGroups FreeList[sync.WaitGroup]
 	workers    struct {
 		sync.Mutex
 		n atomic.Int32
@@ -109,15 +109,16 @@ func startWorkers(n int) {
 	}
 }
 
-// freeList keeps values for reuse. Unlike a sync.Pool it survives garbage
+// FreeList keeps values for reuse. Unlike a sync.Pool it survives garbage
 // collections, which would otherwise make the next calls allocate (and,
 // for GEMM scratch, re-zero a megabyte per worker).
-type freeList[T any] struct {
+type FreeList[T any] struct {
 	sync.Mutex
 	free []*T
 }
 
-func (l *freeList[T]) get() *T {
+// Get returns a kept value, or a new zero one.
+func (l *FreeList[T]) Get() *T {
 	l.Lock()
 	defer l.Unlock()
 	if n := len(l.free); n > 0 {
@@ -128,7 +129,8 @@ func (l *freeList[T]) get() *T {
 	return new(T)
 }
 
-func (l *freeList[T]) put(v *T) {
+// Put keeps v for a later Get.
+func (l *FreeList[T]) Put(v *T) {
 	l.Lock()
 	l.free = append(l.free, v)
 	l.Unlock()

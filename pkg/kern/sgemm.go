@@ -49,7 +49,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // run computes g on a pooled copy: a gemm handed to the workers must live
 // on the heap, and a new one per call would allocate.
 func run(g gemm) {
-	p := gemms.get()
+	p := gemms.Get()
 	*p = g
 	// Split C into as many strips as there are threads along its longer
 	// side, in whole tiles, so each worker packs and writes only its own.
@@ -60,10 +60,10 @@ func run(g gemm) {
 	p.strips = min(Threads(), (long+tile-1)/tile)
 	ParallelTask(p.strips, p)
 	*p = gemm{} // keep no reference to the caller's matrices
-	gemms.put(p)
+	gemms.Put(p)
 }
 
-var gemms freeList[gemm]
+var gemms FreeList[gemm]
 
 // Run computes strips [lo, hi) of C.
 func (g *gemm) Run(lo, hi int) {
@@ -121,7 +121,7 @@ type scratch struct {
 }
 
 // scratches keeps packing space for reuse.
-var scratches freeList[scratch]
+var scratches FreeList[scratch]
 
 // block computes rows [i0,i1) and columns [j0,j1) of C. B is always packed
 // (each panel serves every row of the strip), but the micro-kernel reads A
@@ -138,8 +138,8 @@ func (g *gemm) block(i0, i1, j0, j1 int) {
 	if g.beta != 0 && g.beta != 1 {
 		g.scaleC(i0, i1, j0, j1)
 	}
-	s := scratches.get()
-	defer scratches.put(s)
+	s := scratches.Get()
+	defer scratches.Put(s)
 	if g.bf16 {
 		g.block16(s, i0, i1, j0, j1)
 		return

@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/simclr-go/simclr/pkg/kern"
 )
@@ -26,21 +25,18 @@ func parallel(n, work int, t kern.Task) {
 
 // parallelPooled is parallel for the free functions, which have no layer to
 // keep their task in: a task of their own would escape to the workers and
-// allocate on every call, so it comes from pool (one per task type) set to
-// v, and is cleared before it goes back so that the pool keeps no buffer
-// alive.
+// allocate on every call, so it comes from tasks (one list per task type)
+// set to v, and is cleared before it goes back so that the list keeps no
+// buffer alive.
 func parallelPooled[T any, PT interface {
 	*T
 	kern.Task
-}](pool *sync.Pool, n, work int, v T) {
-	t, _ := pool.Get().(PT)
-	if t == nil {
-		t = new(T)
-	}
+}](tasks *kern.FreeList[T], n, work int, v T) {
+	t := tasks.Get()
 	*t = v
-	parallel(n, work, t)
+	parallel(n, work, PT(t))
 	*t = *new(T)
-	pool.Put(t)
+	tasks.Put(t)
 }
 
 // need panics unless s holds at least size values: a wrong buffer is a

@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/simclr-go/simclr/pkg/kern"
 )
@@ -147,7 +146,7 @@ func AvgPoolBackward(dx, dy []float32, n, hw, c int) {
 	parallelPooled(&avgPoolTasks, n, len(dx), avgPool{pooled: dy, pixels: dx, hw: hw, c: c, backward: true})
 }
 
-var avgPoolTasks sync.Pool
+var avgPoolTasks kern.FreeList[avgPool]
 
 // avgPool is AvgPoolForward (pixels to pooled) or AvgPoolBackward (pooled
 // to pixels) over images [lo, hi).

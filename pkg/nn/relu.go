@@ -2,7 +2,6 @@ package nn
 
 import (
 	"math"
-	"sync"
 
 	"github.com/simclr-go/simclr/pkg/kern"
 )
@@ -19,7 +18,7 @@ func ReLUForward(y, x []float32) {
 	parallelPooled(&reluForwardTasks, len(y), len(y), reluForward{y: y, x: x})
 }
 
-var reluForwardTasks sync.Pool
+var reluForwardTasks kern.FreeList[reluForward]
 
 type reluForward struct{ y, x []float32 }
 
@@ -44,7 +43,7 @@ func ReLUBackward(dx, dy, y []float32) {
 	parallelPooled(&reluBackwardTasks, len(dx), len(dx), reluBackward{dx: dx, dy: dy, y: y})
 }
 
-var reluBackwardTasks sync.Pool
+var reluBackwardTasks kern.FreeList[reluBackward]
 
 type reluBackward struct{ dx, dy, y []float32 }
 
@@ -63,7 +62,7 @@ func AddForward(y, a, b []float32) {
 	parallelPooled(&addTasks, len(y), len(y), addForward{y: y, a: a, b: b})
 }
 
-var addTasks sync.Pool
+var addTasks kern.FreeList[addForward]
 
 type addForward struct{ y, a, b []float32 }
 
