@@ -72,12 +72,16 @@ func (c *Conv2d) tile(lo int) []float32 { return c.tiles[lo*tr*tc:][:tr*tc] }
 // t onto dst, whose rows are ld apart.
 func keepRows(dst []float32, ld int, t []float32, skip int, add bool) {
 	for r := skip; r < tr; r++ {
-		d := dst[r*ld:][:tc]
-		if add {
-			kern.AddTo(d, t[r*tc:][:tc])
-		} else {
-			copy(d, t[r*tc:][:tc])
-		}
+		putRow(dst[r*ld:][:tc], t[r*tc:][:tc], add)
+	}
+}
+
+// putRow writes src onto dst, or adds it when add.
+func putRow(dst, src []float32, add bool) {
+	if add {
+		kern.AddTo(dst, src)
+	} else {
+		copy(dst, src)
 	}
 }
 

@@ -105,8 +105,10 @@ func (t *stridedTask) Run(lo, hi int) {
 	for u := lo; u < hi; u++ {
 		i0, i1 := span(u, t.units, t.n)
 		chunks := (i1 - i0 + t.chunkImgs - 1) / t.chunkImgs
+		size := len(c.Weight.Grad)
+		dw := c.partials[u*size:][:size]
 		if t.dy != nil {
-			clear(c.partials[u*len(c.Weight.Grad):][:len(c.Weight.Grad)])
+			clear(dw)
 		}
 		for ch := range chunks {
 			a, b := span(ch, chunks, i1-i0)
@@ -116,9 +118,9 @@ func (t *stridedTask) Run(lo, hi int) {
 				t.forward(rows, r0)
 				continue
 			}
-			t.weightGrad(rows, r0, u, scratch)
+			t.weightGrad(dw, rows, r0, scratch)
 			if t.dx != nil {
-				t.inputGrad(i0+a, i0+b, r0, scratch)
+				t.inputGrad(i0+a, i0+b, scratch)
 			}
 		}
 	}
@@ -127,17 +129,25 @@ func (t *stridedTask) Run(lo, hi int) {
 // gather copies the pixels the convolution reads of images [i0, i1) of x
 // to buf, one row of Cin values per output pixel, and returns the rows.
 func (c *Conv2d) gather(buf, x []float32, i0, i1 int) []float32 {
-	in, out, s := c.In, c.Out, c.Win.Stride
+	out, cin, step := c.Out, c.In.C, c.Win.Stride*c.In.C
+	rows := buf[:(i1-i0)*out.H*out.W*cin]
 	p := 0
-	for img := i0; img < i1; img++ {
-		for oh := range out.H {
-			for ow := range out.W {
-				copy(buf[p*in.C:][:in.C], x[((img*in.H+oh*s)*in.W+ow*s)*in.C:])
-				p++
-			}
+	for r := i0 * out.H; r < i1*out.H; r++ { // output rows: sampled divides once per row
+		at := c.sampled(r * out.W)
+		for ow := range out.W {
+			copy(rows[p*cin:][:cin], x[at+ow*step:])
+			p++
 		}
 	}
-	return buf[:p*in.C]
+	return rows
+}
+
+// sampled is the offset, in x or dx, of the input pixel that output pixel p
+// of the batch reads.
+func (c *Conv2d) sampled(p int) int {
+	in, out, s := c.In, c.Out, c.Win.Stride
+	img, oh, ow := p/(out.H*out.W), p%(out.H*out.W)/out.W, p%out.W
+	return ((img*in.H+oh*s)*in.W + ow*s) * in.C
 }
 
 // forward computes y for the gathered rows, output rows r0 onward: each
@@ -154,13 +164,13 @@ func (t *stridedTask) forward(rows []float32, r0 int) {
 	}
 }
 
-// weightGrad adds dW[co][ci] += Σ_p dy[p][co] x[p][ci] over the gathered
-// rows into unit u's partial, a block of tr output channels at a time.
-func (t *stridedTask) weightGrad(rows []float32, r0, u int, scratch []float32) {
+// weightGrad adds dw[co][ci] += Σ_p dy[p][co] x[p][ci] over the gathered
+// rows (a unit's partial weight gradient), a block of tr output channels at
+// a time.
+func (t *stridedTask) weightGrad(dw, rows []float32, r0 int, scratch []float32) {
 	c := t.c
 	cin, cout := c.In.C, c.Out.C
-	m, dw := len(rows)/cin, c.partials[u*len(c.Weight.Grad):]
-	dy := t.dy[r0*cout:]
+	m, dy := len(rows)/cin, t.dy[r0*cout:]
 	for blk := range groups(cout) {
 		co0, skip := group(blk, cout)
 		for panel := range cin / tc {
@@ -176,12 +186,12 @@ func (t *stridedTask) weightGrad(rows []float32, r0, u int, scratch []float32) {
 	}
 }
 
-// inputGrad writes dx for images [i0, i1), whose output rows start at r0:
+// inputGrad writes dx for images [i0, i1):
 // each tile of dy times the weight lands on the pixels the rows were
 // gathered from; the others (every pixel of a row or column not a multiple
 // of the stride: with no padding each that is one is read) get zero, or
 // keep their value when accumulating.
-func (t *stridedTask) inputGrad(i0, i1, r0 int, scratch []float32) {
+func (t *stridedTask) inputGrad(i0, i1 int, scratch []float32) {
 	c := t.c
 	in, out, s := c.In, c.Out, c.Win.Stride
 	cin, cout := in.C, out.C
@@ -202,20 +212,13 @@ func (t *stridedTask) inputGrad(i0, i1, r0 int, scratch []float32) {
 		}
 	}
 	pix := out.H * out.W
-	m := (i1 - i0) * pix
+	r0, m := i0*pix, (i1-i0)*pix
 	for g := range groups(m) {
 		r, skip := group(g, m)
 		for panel := range cin / tc {
 			kern.Tile(cout, t.dy[(r0+r)*cout:], cout, 1, c.Weight.Data[panel*tc:], cin, scratch, tc, false)
 			for k := skip; k < tr; k++ {
-				p := r0 + r + k
-				img, oh, ow := p/pix, p%pix/out.W, p%out.W
-				dst := t.dx[((img*in.H+oh*s)*in.W+ow*s)*cin+panel*tc:][:tc]
-				if t.accumulate {
-					kern.AddTo(dst, scratch[k*tc:][:tc])
-				} else {
-					copy(dst, scratch[k*tc:][:tc])
-				}
+				putRow(t.dx[c.sampled(r0+r+k)+panel*tc:][:tc], scratch[k*tc:][:tc], t.accumulate)
 			}
 		}
 	}
