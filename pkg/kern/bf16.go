@@ -42,10 +42,10 @@ func pair(lo, hi float32) uint32 { return toBF16(lo) | toBF16(hi)<<16 }
 // up: an odd last value is paired with zero).
 func cvtBF16(dst []uint32, src []float32) {
 	n := 0
-	if useBF16AVX {
+	if active.cvt16 != nil {
 		n = len(src) &^ 31
 		if n > 0 {
-			cvtBF16AVX(&dst[0], &src[0], n)
+			active.cvt16(&dst[0], &src[0], n)
 		}
 	}
 	for ; n+1 < len(src); n += 2 {
@@ -60,10 +60,10 @@ func cvtBF16(dst []uint32, src []float32) {
 // column i, into dst[i]; a nil hi stands for zeros (an odd k at the end).
 func interleaveBF16(dst []uint32, lo, hi []float32) {
 	n := 0
-	if useBF16AVX && hi != nil {
+	if active.interleave16 != nil && hi != nil {
 		n = len(lo) &^ 15
 		if n > 0 {
-			interleaveBF16AVX(&dst[0], &lo[0], &hi[0], n)
+			active.interleave16(&dst[0], &lo[0], &hi[0], n)
 		}
 	}
 	for ; n < len(lo); n++ {
@@ -109,8 +109,6 @@ func storeTile(acc, c []float32, ldc int, add bool) {
 		}
 	}
 }
-
-var microKernel16 = kernelGeneric16
 
 // PackBF16 rounds src to bfloat16 and packs consecutive pairs into dst,
 // (len(src)+1)/2 dwords: a row of SgemmPairs' A.
@@ -180,10 +178,10 @@ func (g *gemm) block16(s *scratch, i0, i1, j0, j1 int) {
 							}
 						}
 						if rows == mr && cols == nr {
-							microKernel16(kp, a, ar, ap, b, nr, g.c[ci:], g.ldc, add)
+							active.tile16(kp, a, ar, ap, b, nr, g.c[ci:], g.ldc, add)
 							continue
 						}
-						microKernel16(kp, a, ar, ap, b, nr, s.tile[:], nr, false)
+						active.tile16(kp, a, ar, ap, b, nr, s.tile[:], nr, false)
 						g.edge(s, ci, rows, cols, add)
 					}
 				}
@@ -288,5 +286,5 @@ func InterleaveBF16(dst []uint32, lo, hi []float32) { interleaveBF16(dst[:len(lo
 // Tile16 is Tile in bf16: kp pairs of k, A pair (r, q) at a[r*ar+q*ap] and
 // row pair q of B at b[q*bp:], accumulated in float32.
 func Tile16(kp int, a []uint32, ar, ap int, b []uint32, bp int, c []float32, ldc int, add bool) {
-	microKernel16(kp, a, ar, ap, b, bp, c, ldc, add)
+	active.tile16(kp, a, ar, ap, b, bp, c, ldc, add)
 }

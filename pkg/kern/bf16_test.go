@@ -31,63 +31,62 @@ func TestToBF16(t *testing.T) {
 
 // The assembly conversions must give the bits of the portable ones.
 func TestConversionsMatchGeneric(t *testing.T) {
-	if !useBF16AVX {
-		t.Skip("no AVX512_BF16 on this CPU")
-	}
-	r := rand.New(rand.NewPCG(4, 4))
-	for _, n := range []int{1, 15, 16, 31, 32, 33, 100, 257} {
-		lo, hi := randSlice(r, n), randSlice(r, n)
-		fast, slow := make([]uint32, (n+1)/2), make([]uint32, (n+1)/2)
-		cvtBF16(fast, lo)
-		useBF16AVX = false
-		cvtBF16(slow, lo)
-		useBF16AVX = true
-		for i := range fast {
-			if fast[i] != slow[i] {
-				t.Fatalf("cvtBF16 n=%d: dword %d is %#08x, portable %#08x", n, i, fast[i], slow[i])
+	withNativeBF16(t, func(t *testing.T) {
+		fast := active
+		r := rand.New(rand.NewPCG(4, 4))
+		for _, n := range []int{1, 15, 16, 31, 32, 33, 100, 257} {
+			lo, hi := randSlice(r, n), randSlice(r, n)
+			got, want := make([]uint32, (n+1)/2), make([]uint32, (n+1)/2)
+			active = fast
+			cvtBF16(got, lo)
+			active = generic
+			cvtBF16(want, lo)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("cvtBF16 n=%d: dword %d is %#08x, portable %#08x", n, i, got[i], want[i])
+				}
+			}
+			got, want = make([]uint32, n), make([]uint32, n)
+			active = fast
+			interleaveBF16(got, lo, hi)
+			active = generic
+			interleaveBF16(want, lo, hi)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("interleaveBF16 n=%d: dword %d is %#08x, portable %#08x", n, i, got[i], want[i])
+				}
 			}
 		}
-		fast, slow = make([]uint32, n), make([]uint32, n)
-		interleaveBF16(fast, lo, hi)
-		useBF16AVX = false
-		interleaveBF16(slow, lo, hi)
-		useBF16AVX = true
-		for i := range fast {
-			if fast[i] != slow[i] {
-				t.Fatalf("interleaveBF16 n=%d: dword %d is %#08x, portable %#08x", n, i, fast[i], slow[i])
-			}
-		}
-	}
+	})
 }
 
 // The assembly kernels sum in the order of the portable one: identical bits.
 func TestBF16KernelsMatchGeneric(t *testing.T) {
-	if !useBF16AVX {
-		t.Skip("no AVX512_BF16 on this CPU")
-	}
-	r := rand.New(rand.NewPCG(5, 5))
-	const m, n, k = 137, 170, 301
-	a, b := randSlice(r, m*k), randSlice(r, k*n)
-	SetBF16(true)
-	defer SetBF16(false)
-	fast := make([]float32, m*n)
-	Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, fast, n)
-	saved16, savedAVX := microKernel16, useBF16AVX
-	microKernel16, useBF16AVX = kernelGeneric16, false
-	slow := make([]float32, m*n)
-	Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, slow, n)
-	microKernel16, useBF16AVX = saved16, savedAVX
-	for i := range fast {
-		if fast[i] != slow[i] {
-			t.Fatalf("C[%d] = %g, portable %g", i, fast[i], slow[i])
+	withNativeBF16(t, func(t *testing.T) {
+		fast := active
+		r := rand.New(rand.NewPCG(5, 5))
+		const m, n, k = 137, 170, 301
+		a, b := randSlice(r, m*k), randSlice(r, k*n)
+		SetBF16(true)
+		defer SetBF16(false)
+		got := make([]float32, m*n)
+		Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, got, n)
+		active = generic
+		want := make([]float32, m*n)
+		Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
+		active = fast
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("C[%d] = %g, portable %g", i, got[i], want[i])
+			}
 		}
-	}
+	})
 }
 
 // SgemmPairs on packed rows multiplies the bf16-rounded inputs, like bf16
 // mode's Sgemm; only float32 accumulation differs from the reference.
 func TestSgemmPairs(t *testing.T) {
-	withKernel(t, func(t *testing.T) {
+	withBackends(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(6, 6))
 		for _, sz := range [][3]int{{1, 1, 1}, {13, 33, 31}, {25, 70, 300}, {300, 64, 147}} {
 			m, n, k := sz[0], sz[1], sz[2]

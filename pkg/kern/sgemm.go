@@ -1,6 +1,7 @@
 // Package kern holds the float32 compute kernels every layer stands on:
-// a packed, cache-blocked GEMM with an AVX-512 micro-kernel and a portable
-// pure-Go fallback, chosen once at start-up by CPU-feature detection.
+// a packed, cache-blocked GEMM and the vector loops between GEMMs, with
+// bodies for AVX-512 and AVX2 beside portable Go ones (Backend), the best
+// this CPU runs chosen at start-up; the purego build tag keeps Go only.
 package kern
 
 import (
@@ -16,22 +17,6 @@ const (
 	mc = 16 * mr
 	nc = 32 * nr
 )
-
-// microKernel computes one mr×nr tile; the CPU-specific files replace it.
-var (
-	microKernel = kernelGeneric
-	kernelName  = "generic"
-)
-
-// Kernel names the micro-kernel in use ("avx512" or "generic").
-func Kernel() string { return kernelName }
-
-// UseGeneric switches to the portable micro-kernels and conversions (tests
-// and comparisons).
-func UseGeneric() {
-	microKernel, kernelName = kernelGeneric, "generic"
-	microKernel16, useBF16AVX = kernelGeneric16, false
-}
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices,
 // where op(X) is X or its transpose. op(A) is m×k, op(B) is k×n, C is m×n.
@@ -192,10 +177,10 @@ func (g *gemm) block(i0, i1, j0, j1 int) {
 						}
 						ci := (ic+ir)*g.ldc + jc + jr
 						if rows == mr && cols == nr {
-							microKernel(kb, a, ar, ap, b, bp, g.c[ci:], g.ldc, add)
+							active.tile(kb, a, ar, ap, b, bp, g.c[ci:], g.ldc, add)
 							continue
 						}
-						microKernel(kb, a, ar, ap, b, bp, s.tile[:], nr, false)
+						active.tile(kb, a, ar, ap, b, bp, s.tile[:], nr, false)
 						g.edge(s, ci, rows, cols, add)
 					}
 				}
@@ -341,5 +326,5 @@ const (
 // Either ar or ap must be 1 for the assembly to run; A and B must hold every
 // value the sums read, or Tile panics.
 func Tile(k int, a []float32, ar, ap int, b []float32, bp int, c []float32, ldc int, add bool) {
-	microKernel(k, a, ar, ap, b, bp, c, ldc, add)
+	active.tile(k, a, ar, ap, b, bp, c, ldc, add)
 }

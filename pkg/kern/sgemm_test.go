@@ -41,15 +41,32 @@ func randSlice(r *rand.Rand, n int) []float32 {
 	return s
 }
 
-// withKernel runs f once per available micro-kernel.
-func withKernel(t *testing.T, f func(t *testing.T)) {
-	saved, savedName, saved16, savedBF16 := microKernel, kernelName, microKernel16, useBF16AVX
-	defer func() { microKernel, kernelName, microKernel16, useBF16AVX = saved, savedName, saved16, savedBF16 }()
-	if savedName != "generic" {
-		t.Run(savedName, f)
+// withBackends runs f once per backend this CPU runs, each the active one.
+func withBackends(t *testing.T, f func(t *testing.T)) {
+	saved := active
+	defer func() { active = saved }()
+	for _, b := range backends {
+		active = b
+		t.Run(b.Name, f)
 	}
-	UseGeneric()
-	t.Run("generic", f)
+}
+
+// withNativeBF16 runs f once per backend with native bf16 bodies, each the
+// active one; f compares against the portable backend by making generic
+// active itself.
+func withNativeBF16(t *testing.T, f func(t *testing.T)) {
+	saved := active
+	defer func() { active = saved }()
+	ran := false
+	for _, b := range backends {
+		if b.NativeBF16 {
+			active, ran = b, true
+			t.Run(b.Name, f)
+		}
+	}
+	if !ran {
+		t.Skip("no native bf16 on this CPU")
+	}
 }
 
 func TestSgemm(t *testing.T) { testSgemm(t, false) }
@@ -71,7 +88,7 @@ func roundBF16(s []float32) []float32 {
 }
 
 func testSgemm(t *testing.T, bf16 bool) {
-	withKernel(t, func(t *testing.T) {
+	withBackends(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(1, 2))
 		sizes := [][3]int{{1, 1, 1}, {3, 7, 9}, {12, 32, 1}, {13, 33, 31}, {25, 65, 257}, {200, 70, 300}, {1, 100, 600}, {300, 1, 5}, {37, 1100, 20}, {8, 2304, 512}, {130, 140, 70}, {0, 5, 5}, {5, 5, 0}}
 		for _, sz := range sizes {

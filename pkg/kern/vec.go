@@ -8,11 +8,12 @@ import (
 // Vector kernels over activations laid out as rows of c channels (NHWC),
 // the memory-bound work between the GEMMs: batch-norm application and
 // statistics, ReLU, residual adds, pooling. Per-channel vectors (scale,
-// shift, sums) have length c; the row count is len(x)/c. Each has an
-// AVX-512 body for c a multiple of 16 and a portable loop otherwise.
+// shift, sums) have length c; the row count is len(x)/c. Each runs the
+// active backend's body for c a multiple of its lanes, and a portable loop
+// otherwise.
 
-// vecAVX reports whether the AVX-512 bodies serve rows of c channels.
-func vecAVX(c int) bool { return useAVX512 && c%16 == 0 && c > 0 }
+// vecAVX reports whether the backend's bodies serve rows of c channels.
+func vecAVX(c int) bool { return active.lanes > 0 && c%active.lanes == 0 }
 
 // rows checks that x holds whole rows of c channels and returns their count.
 func rows(what string, x []float32, c int) int {
@@ -39,7 +40,7 @@ func ScaleShift(y, x, scale, shift []float32, relu bool) {
 	sameLen("ScaleShift", len(x), y)
 	sameLen("ScaleShift", c, shift)
 	if vecAVX(c) {
-		scaleShiftAVX(&y[0], &x[0], &scale[0], &shift[0], nil, n, c, relu)
+		active.scaleShift(&y[0], &x[0], &scale[0], &shift[0], nil, n, c, relu)
 		return
 	}
 	for r := range n {
@@ -63,7 +64,7 @@ func ScaleShiftAddReLU(y, x, res, scale, shift []float32) {
 	sameLen("ScaleShiftAddReLU", len(x), y, res)
 	sameLen("ScaleShiftAddReLU", c, shift)
 	if vecAVX(c) {
-		scaleShiftAVX(&y[0], &x[0], &scale[0], &shift[0], &res[0], n, c, true)
+		active.scaleShift(&y[0], &x[0], &scale[0], &shift[0], &res[0], n, c, true)
 		return
 	}
 	for r := range n {
@@ -82,7 +83,7 @@ func Affine2(y, u, v, ku, kv, e []float32) {
 	sameLen("Affine2", len(u), y, v)
 	sameLen("Affine2", c, kv, e)
 	if vecAVX(c) {
-		affine2AVX(&y[0], &u[0], &v[0], &ku[0], &kv[0], &e[0], n, c)
+		active.affine2(&y[0], &u[0], &v[0], &ku[0], &kv[0], &e[0], n, c)
 		return
 	}
 	for r := range n {
@@ -107,7 +108,7 @@ func ChannelSums(s, t, x, mean []float32) {
 		if t != nil {
 			tp, mp = &t[0], &mean[0]
 		}
-		channelSumsAVX(&s[0], tp, &x[0], mp, n, c)
+		active.channelSums(&s[0], tp, &x[0], mp, n, c)
 		return
 	}
 	for r := range n {
@@ -129,7 +130,7 @@ func ChannelDots(s, t, dy, x, mean []float32) {
 	sameLen("ChannelDots", len(dy), x)
 	sameLen("ChannelDots", c, t, mean)
 	if vecAVX(c) {
-		channelDotsAVX(&s[0], &t[0], &dy[0], &x[0], &mean[0], n, c)
+		active.channelDots(&s[0], &t[0], &dy[0], &x[0], &mean[0], n, c)
 		return
 	}
 	for r := range n {
@@ -141,13 +142,13 @@ func ChannelDots(s, t, dy, x, mean []float32) {
 	}
 }
 
-// vecSplit is how many leading values of n the elementwise AVX bodies take;
+// vecSplit is how many leading values of n the elementwise bodies take;
 // Go does the rest.
 func vecSplit(n int) int {
-	if !useAVX512 {
+	if active.lanes == 0 {
 		return 0
 	}
-	return n &^ 15
+	return n - n%active.lanes
 }
 
 // ReLUMask writes dx = dy where y > 0, else 0: ReLU's backward from its
@@ -156,7 +157,7 @@ func ReLUMask(dx, dy, y []float32) {
 	sameLen("ReLUMask", len(dx), dy, y)
 	k := vecSplit(len(dx))
 	if k > 0 {
-		reluMaskAVX(&dx[0], &dy[0], &y[0], k)
+		active.reluMask(&dx[0], &dy[0], &y[0], k)
 	}
 	for i := k; i < len(dx); i++ {
 		if y[i] > 0 {
@@ -172,7 +173,7 @@ func AddTo(dst, src []float32) {
 	sameLen("AddTo", len(dst), src)
 	k := vecSplit(len(dst))
 	if k > 0 {
-		addToAVX(&dst[0], &src[0], k)
+		active.addTo(&dst[0], &src[0], k)
 	}
 	for i := k; i < len(dst); i++ {
 		dst[i] += src[i]
@@ -187,7 +188,7 @@ func RouteMax(dst, x, rem, dy []float32) {
 	sameLen("RouteMax", len(dst), x, rem, dy)
 	k := vecSplit(len(dst))
 	if k > 0 {
-		routeMaxAVX(&dst[0], &x[0], &rem[0], &dy[0], k)
+		active.routeMax(&dst[0], &x[0], &rem[0], &dy[0], k)
 	}
 	for i := k; i < len(dst); i++ {
 		if x[i] == rem[i] {
@@ -202,7 +203,7 @@ func MaxTo(dst, src []float32) {
 	sameLen("MaxTo", len(dst), src)
 	k := vecSplit(len(dst))
 	if k > 0 {
-		maxToAVX(&dst[0], &src[0], k)
+		active.maxTo(&dst[0], &src[0], k)
 	}
 	for i := k; i < len(dst); i++ {
 		dst[i] = max(dst[i], src[i])

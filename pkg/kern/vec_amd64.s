@@ -1,3 +1,5 @@
+//go:build !purego
+
 #include "textflag.h"
 
 // Row kernels: SI walks x a row of c channels (DX) at a time, AX indexes

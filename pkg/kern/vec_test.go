@@ -8,19 +8,6 @@ import (
 	"testing"
 )
 
-// withVec runs f with the AVX-512 bodies (where the CPU has them) and with
-// the portable loops. Both are held to the same plain loops in the test;
-// the tolerance allows for the assembly's fused multiply-adds.
-func withVec(t *testing.T, f func(t *testing.T)) {
-	saved := useAVX512
-	defer func() { useAVX512 = saved }()
-	if saved {
-		t.Run("avx512", f)
-	}
-	useAVX512 = false
-	t.Run("generic", f)
-}
-
 func close32(t *testing.T, what string, got, want []float32) {
 	t.Helper()
 	for i := range want {
@@ -35,7 +22,7 @@ func close32(t *testing.T, what string, got, want []float32) {
 }
 
 func TestRowKernels(t *testing.T) {
-	withVec(t, func(t *testing.T) {
+	withBackends(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(1, 1))
 		for _, c := range []int{16, 48, 64, 3, 20} {
 			for _, n := range []int{1, 5} {
@@ -91,7 +78,7 @@ func TestRowKernels(t *testing.T) {
 }
 
 func TestElementwiseKernels(t *testing.T) {
-	withVec(t, func(t *testing.T) {
+	withBackends(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(2, 2))
 		for _, n := range []int{1, 15, 16, 17, 100} {
 			a, b := randSlice(r, n), randSlice(r, n)

@@ -1,0 +1,75 @@
+package kern
+
+import (
+	"fmt"
+	"strings"
+)
+
+// A Backend is the kernels' bodies for one instruction set: the micro-kernels
+// of the GEMM's mr×nr tile (float32, and bf16 pairs with float32
+// accumulation), the bf16 conversions and the vector loops. A nil body
+// falls back to the portable Go loop beside its caller.
+type Backend struct {
+	Name string
+	// NativeBF16 is set where the bf16 bodies use the CPU's bf16
+	// instructions; elsewhere bf16 mode runs the portable kernel.
+	NativeBF16 bool
+	// FastBF16 is set where bf16 products run faster than float32 ones:
+	// VDPBF16PS at twice the FMA rate (AMD Zen 4 and 5), not at half of it
+	// (Intel Sapphire Rapids).
+	FastBF16 bool
+
+	tile   func(k int, a []float32, ar, ap int, b []float32, bp int, c []float32, ldc int, add bool)
+	tile16 func(kp int, a []uint32, ar, ap int, b []uint32, bp int, c []float32, ldc int, add bool)
+
+	// Conversions of 32 (cvt16) and 16 (interleave16) values at a time.
+	cvt16        func(dst *uint32, src *float32, n int)
+	interleave16 func(dst *uint32, lo, hi *float32, n int)
+
+	// lanes is the float32 width of the vector bodies: rows of c channels
+	// go to them when c is a multiple of it, and elementwise loops hand
+	// them their leading multiple of it. 0: no vector bodies.
+	lanes       int
+	scaleShift  func(y, x, scale, shift, res *float32, rows, c int, relu bool)
+	affine2     func(y, u, v, ku, kv, e *float32, rows, c int)
+	channelSums func(s, t, x, mean *float32, rows, c int)
+	channelDots func(s, t, dy, x, mean *float32, rows, c int)
+	reluMask    func(dx, dy, y *float32, n int)
+	addTo       func(dst, src *float32, n int)
+	maxTo       func(dst, src *float32, n int)
+	routeMax    func(dst, x, rem, dy *float32, n int)
+}
+
+// generic is the portable backend, available everywhere.
+var generic = &Backend{Name: "generic", tile: kernelGeneric, tile16: kernelGeneric16}
+
+// backends are this CPU's backends, best first (available is per platform
+// and build tag); active is the one the kernels run.
+var (
+	backends = available()
+	active   = backends[0]
+)
+
+// Backends lists the backends this CPU and build can run, best first.
+func Backends() []*Backend { return backends }
+
+// Active is the backend the kernels run: the best one unless Use chose another.
+func Active() *Backend { return active }
+
+// Use makes the named backend the active one; "" or "auto" picks the best.
+// It is meant for start-up (a flag) and tests, not for running kernels.
+func Use(name string) error {
+	if name == "" || name == "auto" {
+		active = backends[0]
+		return nil
+	}
+	var names []string
+	for _, b := range backends {
+		if b.Name == name {
+			active = b
+			return nil
+		}
+		names = append(names, b.Name)
+	}
+	return fmt.Errorf("kern: backend %q is not available on this CPU (available: %s)", name, strings.Join(names, ", "))
+}
