@@ -100,17 +100,19 @@ common_settings() {
 	setting DATA_DIR "$ROOT/data" "where the image tables are fetched, shared by runs (linked into RUN_DIR/data)"
 	setting BIN_DIR "$ROOT/bin" "where the tools are built"
 	setting THREADS 0 "cores the tools use (0: all)"
-	setting BF16 0 "1: multiply in bfloat16 with float32 accumulation (pretrain and extract --bf16; fast with AVX512_BF16)"
+	setting PRECISION auto "what the convolutions multiply in: auto (bf16 where this CPU runs it faster), fp32 or bf16 (pretrain and extract --precision)"
 }
 
 # setup checks the settings, makes the paths absolute, builds the tools and
 # makes the run directory.
 setup() {
 	local n
-	for n in EPOCHS BATCH WARMUP_EPOCHS SEED LIMIT MAX_STEPS SAVE_EVERY EVAL_LIMIT KNN PROBE_EPOCHS THREADS BF16; do
+	for n in EPOCHS BATCH WARMUP_EPOCHS SEED LIMIT MAX_STEPS SAVE_EVERY EVAL_LIMIT KNN PROBE_EPOCHS THREADS; do
 		[[ -v $n ]] || continue
 		[[ ${!n} =~ ^[0-9]+$ ]] || die "$n=${!n}: want a whole number"
 	done
+	[[ -v BF16 ]] && die "BF16 is now PRECISION (auto, fp32 or bf16): BF16=1 is PRECISION=bf16"
+	[[ $PRECISION =~ ^(auto|fp32|bf16)$ ]] || die "PRECISION=$PRECISION: want auto, fp32 or bf16"
 	RUN_DIR=$(absolute "$RUN_DIR") DATA_DIR=$(absolute "$DATA_DIR") BIN_DIR=$(absolute "$BIN_DIR")
 	CIFAR10_ARCHIVE=$(absolute "$CIFAR10_ARCHIVE")
 	MANIFEST=$RUN_DIR/manifest
@@ -210,6 +212,12 @@ newest_checkpoint() {
 	printf '%s' "$f"
 }
 
+# precision_setting is PRECISION as stages record it: nothing for auto, so
+# that manifests written before the setting existed still match.
+precision_setting() {
+	[[ $PRECISION == auto ]] || printf ' precision=%s' "$PRECISION"
+}
+
 # stage_pretrain KEY DIR OBJECTIVE trains into DIR: skipped when the final
 # checkpoint is newer than the data and the settings are the same, resumed
 # from the newest checkpoint when the run stopped before its end, started
@@ -218,7 +226,7 @@ newest_checkpoint() {
 stage_pretrain() {
 	local key=$1 dir=$2 objective=$3
 	local want="objective=$objective epochs=$EPOCHS batch=$BATCH lr=$LR warmup_epochs=$WARMUP_EPOCHS tau=${TAU-} stem=$STEM seed=$SEED limit=$LIMIT"
-	if ((BF16)); then want+=" bf16=1"; fi
+	want+=$(precision_setting)
 	local final
 	final=$dir/$(printf '%s_epoch%03d.safetensors' "$objective" "$EPOCHS")
 	mkdir -p "$dir"
@@ -251,7 +259,7 @@ stage_pretrain() {
 	local args=("$TRAIN" --out-dir "$dir" --objective "$objective" --epochs "$EPOCHS" --batch "$BATCH"
 		--lr "$LR" --warmup-epochs "$WARMUP_EPOCHS" ${TAU:+--tau "$TAU"} --stem "$STEM" --seed "$SEED"
 		--limit "$LIMIT" --save-every "$SAVE_EVERY" --max-steps "$MAX_STEPS" --threads "$THREADS")
-	if ((BF16)); then args+=(--bf16); fi
+	args+=(--precision "$PRECISION")
 	if [[ -n $newest ]]; then
 		say "$key: resuming from $newest"
 		args+=(--resume "$newest")
@@ -273,7 +281,7 @@ stage_extract() {
 	shift 2
 	local out=$dir/features inputs=("$TRAIN" "$TEST") a
 	local want="encoder=$* eval_limit=$EVAL_LIMIT"
-	if ((BF16)); then want+=" bf16=1"; fi
+	want+=$(precision_setting)
 	for a in "$@"; do [[ -f $a ]] && inputs+=("$a"); done # the checkpoint
 	if ! forced extract && fresh "$key" "$want" "$out/train.arrow" "$out/test.arrow" -- "${inputs[@]}"; then
 		say "$key: features in $out are up to date, skipped"
@@ -288,10 +296,8 @@ stage_extract() {
 extract_both() {
 	local out=$1
 	shift
-	local precision=()
-	if ((BF16)); then precision=(--bf16); fi
-	"$BIN_DIR/extract" "$TRAIN" -o "$out/train.arrow" --limit "$EVAL_LIMIT" --threads "$THREADS" "${precision[@]}" "$@" || return
-	"$BIN_DIR/extract" "$TEST" -o "$out/test.arrow" --limit "$EVAL_LIMIT" --threads "$THREADS" "${precision[@]}" "$@"
+	"$BIN_DIR/extract" "$TRAIN" -o "$out/train.arrow" --limit "$EVAL_LIMIT" --threads "$THREADS" --precision "$PRECISION" "$@" || return
+	"$BIN_DIR/extract" "$TEST" -o "$out/test.arrow" --limit "$EVAL_LIMIT" --threads "$THREADS" --precision "$PRECISION" "$@"
 }
 
 # stage_probe KEY DIR scores DIR/features with the linear probe and kNN:

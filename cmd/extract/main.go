@@ -50,7 +50,7 @@ type cli struct {
 	Batch      int    `default:"512" env:"EXTRACT_BATCH" help:"Images per forward pass."`
 	Limit      int    `default:"0" env:"EXTRACT_LIMIT" help:"Extract the first N images only (0: all)."`
 	Threads    int    `default:"0" env:"EXTRACT_THREADS" help:"Cores for the kernels (0: all)."`
-	BF16       bool   `name:"bf16" env:"EXTRACT_BF16" help:"Multiply in bfloat16 with float32 accumulation (AVX512_BF16)."`
+	Precision  string `default:"auto" enum:"auto,fp32,bf16" env:"EXTRACT_PRECISION" help:"What the convolutions multiply in: auto (bf16 only where this CPU runs it faster; stderr says which and why), fp32, or bf16 (bfloat16 inputs, float32 accumulation). The feature table's metadata records it."`
 }
 
 func run(args []string) error {
@@ -75,15 +75,18 @@ func run(args []string) error {
 	if c.Threads > 0 {
 		kern.SetThreads(c.Threads)
 	}
-	kern.SetBF16(c.BF16)
-	enc, meta, err := encoder(&c)
+	prec, note, err := kern.Active().Choose(c.Precision)
+	if err != nil {
+		return fmt.Errorf("--precision: %w", err)
+	}
+	if note != "" {
+		fmt.Fprintf(os.Stderr, "extract: %s\n", note)
+	}
+	enc, meta, err := encoder(&c, prec)
 	if err != nil {
 		return err
 	}
-	meta["precision"] = "fp32"
-	if c.BF16 {
-		meta["precision"] = "bf16"
-	}
+	meta[features.MetaPrecision] = string(prec)
 	in, err := arrowio.OpenImages(c.Input)
 	if err != nil {
 		return err
@@ -107,17 +110,17 @@ func run(args []string) error {
 	if err := out.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "extract: %d images in %.1f s (%.0f images/s, stem %s, %s, %d threads)\n",
-		n, elapsed.Seconds(), float64(n)/elapsed.Seconds(), enc.Stem, meta["precision"], kern.Threads())
+	fmt.Fprintf(os.Stderr, "extract: %d images in %.1f s (%.0f images/s, stem %s, %s on the %s backend, %d threads)\n",
+		n, elapsed.Seconds(), float64(n)/elapsed.Seconds(), enc.Stem, prec, kern.Active().Name, kern.Threads())
 	return nil
 }
 
 // encoder builds the frozen encoder and the metadata that says where it
 // came from.
-func encoder(c *cli) (*model.Encoder, map[string]string, error) {
+func encoder(c *cli, prec kern.Precision) (*model.Encoder, map[string]string, error) {
 	meta := map[string]string{features.MetaProducer: version.Producer("extract")}
 	if c.RandomInit {
-		enc, err := model.NewEncoder(c.Stem, c.Batch)
+		enc, err := model.NewEncoder(c.Stem, c.Batch, prec)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -139,7 +142,7 @@ func encoder(c *cli) (*model.Encoder, map[string]string, error) {
 	if s, ok := f.Metadata[train.MetaStem]; ok {
 		stem = s
 	}
-	enc, err := model.NewEncoder(stem, c.Batch)
+	enc, err := model.NewEncoder(stem, c.Batch, prec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", c.Checkpoint, err)
 	}

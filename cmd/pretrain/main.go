@@ -67,8 +67,11 @@ type cli struct {
 	MaxSteps  int    `default:"0" env:"PRETRAIN_MAX_STEPS" help:"Stop after this many steps in this invocation (0: run to the end); a checkpoint is saved."`
 	Limit     int    `default:"0" env:"PRETRAIN_LIMIT" help:"Train on the first N images only (0: all)."`
 	Threads   int    `default:"0" env:"PRETRAIN_THREADS" help:"Cores for the kernels (0: all)."`
-	BF16      bool   `name:"bf16" env:"PRETRAIN_BF16" help:"Multiply in bfloat16 with float32 accumulation (AVX512_BF16); weights, gradients and optimizer stay float32."`
+	Precision string `default:"auto" enum:"auto,fp32,bf16" env:"PRETRAIN_PRECISION" help:"What the encoder's convolutions multiply in: auto (bf16 only where this CPU runs it faster; stderr says which and why), fp32, or bf16 (bfloat16 inputs, float32 accumulation; head, loss, weight gradients, weights and optimizer stay float32). A resumed run keeps its checkpoint's."`
 	Log       string `placeholder:"FILE" env:"PRETRAIN_LOG" help:"JSON-lines log of every step and epoch (default OUT_DIR/log.jsonl)."`
+
+	prec     kern.Precision // --precision resolved on this CPU
+	precNote string         // why, or a warning
 
 	augment.Flags `embed:""`
 }
@@ -87,11 +90,13 @@ func run(args []string) error {
 	if c.Threads > 0 {
 		kern.SetThreads(c.Threads)
 	}
+	if c.prec, c.precNote, err = kern.Active().Choose(c.Precision); err != nil {
+		return fmt.Errorf("--precision: %w", err)
+	}
 	t, err := trainer(&c)
 	if err != nil {
 		return err
 	}
-	kern.SetBF16(t.Cfg.BF16)
 	defer t.Close()
 	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
 		return err
@@ -118,7 +123,7 @@ func (c *cli) config() train.Config {
 		Objective: c.Objective, Stem: c.Stem, Epochs: c.Epochs, Batch: c.Batch, Tau: c.Tau,
 		Optimizer: c.Optimizer, LR: c.LR, Momentum: c.Momentum, WeightDecay: c.WeightDecay,
 		WarmupEpochs: c.WarmupEpochs, ProjHidden: c.ProjHidden, ProjOut: c.ProjOut,
-		Seed: c.Seed, Augment: aug, BF16: c.BF16,
+		Seed: c.Seed, Augment: aug, BF16: c.prec == kern.BF16,
 	}
 }
 
@@ -148,6 +153,9 @@ func trainer(c *cli) (*train.Trainer, error) {
 		if data, err = load(r, c.Input, c.Limit); err != nil {
 			return nil, err
 		}
+	}
+	if c.Resume == "" && c.precNote != "" {
+		fmt.Fprintf(os.Stderr, "pretrain: %s\n", c.precNote)
 	}
 	var t *train.Trainer
 	switch {
@@ -196,12 +204,8 @@ func loop(ctx context.Context, stop func(), t *train.Trainer, c *cli, log *json.
 	spe := t.StepsPerEpoch()
 	views := int64(t.Views())
 	bar := progress.New(progress.Stderr(), int64(t.GlobalStep()), int64(t.TotalSteps()), "views", views)
-	precision := "fp32"
-	if kern.BF16() {
-		precision = "bf16"
-	}
-	fmt.Fprintf(os.Stderr, "pretrain: %s, %d images, %d steps of %d views per epoch, %d epochs, stem %s, %s, %d threads\n",
-		t.Cfg.Objective, t.StepsPerEpoch()*t.Cfg.Batch, spe, views, t.Cfg.Epochs, t.Cfg.Stem, precision, kern.Threads())
+	fmt.Fprintf(os.Stderr, "pretrain: %s, %d images, %d steps of %d views per epoch, %d epochs, stem %s, %s on the %s backend, %d threads\n",
+		t.Cfg.Objective, t.StepsPerEpoch()*t.Cfg.Batch, spe, views, t.Cfg.Epochs, t.Cfg.Stem, t.Cfg.Precision(), kern.Active().Name, kern.Threads())
 	start, taken := time.Now(), 0
 	epochStart := time.Now()
 	for !t.Done() {

@@ -45,6 +45,7 @@ const (
 	MetaCheckpointSHA256 = "checkpoint_sha256" // hex SHA-256 of that file
 	MetaStem             = "stem"              // encoder stem variant
 	MetaEpoch            = "epoch"             // pre-training epoch of the checkpoint
+	MetaPrecision        = "precision"         // what the convolutions multiplied in: fp32 or bf16
 )
 
 // Schema returns the feature-table schema for embeddings of width dim, with

@@ -3,22 +3,12 @@ package kern
 import (
 	"fmt"
 	"math"
-	"sync/atomic"
 )
 
-// In bf16 mode Sgemm rounds A and B to bfloat16 (8-bit mantissa) while
+// In bf16, SgemmIn rounds A and B to bfloat16 (8-bit mantissa) while
 // packing them and accumulates in float32, as oneDNN's bf16 path does: on
 // CPUs with AVX512_BF16 each instruction then does twice the multiply-adds.
 // A dword packs two bf16 of consecutive k, the low half first.
-var bf16Mode atomic.Bool
-
-// SetBF16 switches Sgemm between float32 (false, the default) and bf16
-// inputs with float32 accumulation (true), for products whose sides are
-// both at least minBF16Side.
-func SetBF16(on bool) { bf16Mode.Store(on) }
-
-// BF16 reports whether Sgemm runs in bf16 mode.
-func BF16() bool { return bf16Mode.Load() }
 
 // toBF16 rounds to the nearest bfloat16, ties to even, flushing denormals
 // to zero as VCVTNEPS2BF16 does.

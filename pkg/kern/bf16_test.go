@@ -67,13 +67,11 @@ func TestBF16KernelsMatchGeneric(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 5))
 		const m, n, k = 137, 170, 301
 		a, b := randSlice(r, m*k), randSlice(r, k*n)
-		SetBF16(true)
-		defer SetBF16(false)
 		got := make([]float32, m*n)
-		Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, got, n)
+		SgemmIn(BF16, false, false, m, n, k, 1, a, k, b, n, 0, got, n)
 		active = generic
 		want := make([]float32, m*n)
-		Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
+		SgemmIn(BF16, false, false, m, n, k, 1, a, k, b, n, 0, want, n)
 		active = fast
 		for i := range got {
 			if got[i] != want[i] {

@@ -23,12 +23,24 @@ const (
 // lda, ldb and ldc are the row strides of A, B and C as stored.
 // It panics on inconsistent shapes: that is a programming error.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// SgemmIn is Sgemm in precision p: for BF16 it rounds A and B to bfloat16
+// and accumulates in float32 where that pays (see minBF16Side), and runs in
+// float32 elsewhere.
+func SgemmIn(p Precision, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	bf16 := p == BF16 && !transA && min(m, n) >= minBF16Side
+	sgemm(bf16, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func sgemm(bf16, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	if m == 0 || n == 0 {
 		return
 	}
 	run(gemm{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-		b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bf16: BF16() && !transA && min(m, n) >= minBF16Side})
+		b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bf16: bf16})
 }
 
 // run computes g on a pooled copy: a gemm handed to the workers must live
@@ -76,7 +88,7 @@ type gemm struct {
 	beta           float32
 	c              []float32
 	ldc            int
-	bf16           bool     // round the inputs to bfloat16 (SetBF16)
+	bf16           bool     // round the inputs to bfloat16 (SgemmIn)
 	pairs          []uint32 // A already in bf16 pairs (SgemmPairs), rows ldp apart
 	ldp            int
 	strips         int // parts of C split over the workers

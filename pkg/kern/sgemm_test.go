@@ -69,15 +69,11 @@ func withNativeBF16(t *testing.T, f func(t *testing.T)) {
 	}
 }
 
-func TestSgemm(t *testing.T) { testSgemm(t, false) }
+func TestSgemm(t *testing.T) { testSgemm(t, FP32) }
 
 // In bf16 mode the reference multiplies the bf16-rounded inputs; only the
 // float32 accumulation differs.
-func TestSgemmBF16(t *testing.T) {
-	SetBF16(true)
-	defer SetBF16(false)
-	testSgemm(t, true)
-}
+func TestSgemmBF16(t *testing.T) { testSgemm(t, BF16) }
 
 func roundBF16(s []float32) []float32 {
 	out := make([]float32, len(s))
@@ -87,7 +83,7 @@ func roundBF16(s []float32) []float32 {
 	return out
 }
 
-func testSgemm(t *testing.T, bf16 bool) {
+func testSgemm(t *testing.T, p Precision) {
 	withBackends(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(1, 2))
 		sizes := [][3]int{{1, 1, 1}, {3, 7, 9}, {12, 32, 1}, {13, 33, 31}, {25, 65, 257}, {200, 70, 300}, {1, 100, 600}, {300, 1, 5}, {37, 1100, 20}, {8, 2304, 512}, {130, 140, 70}, {0, 5, 5}, {5, 5, 0}}
@@ -114,11 +110,11 @@ func testSgemm(t *testing.T, bf16 bool) {
 						}
 					}
 					ra, rb := a, b
-					if bf16 && !tr[0] && min(m, n) >= minBF16Side {
+					if p == BF16 && !tr[0] && min(m, n) >= minBF16Side {
 						ra, rb = roundBF16(a), roundBF16(b)
 					}
 					want := refGemm(tr[0], tr[1], m, n, k, ab[0], ra, lda, rb, ldb, ab[1], c, ldc)
-					Sgemm(tr[0], tr[1], m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
+					SgemmIn(p, tr[0], tr[1], m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
 					for i, w := range want {
 						if i%ldc >= n || i >= m*ldc {
 							if c[i] != guard {
@@ -187,7 +183,10 @@ var benchShapes = []struct {
 	{"cifar_layer1_fwd", 512 * 1024, 64, 576, false, true},
 }
 
-func BenchmarkSgemm(b *testing.B) {
+func BenchmarkSgemm(b *testing.B)     { benchSgemm(b, FP32) }
+func BenchmarkSgemmBF16(b *testing.B) { benchSgemm(b, BF16) }
+
+func benchSgemm(b *testing.B, p Precision) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, s := range benchShapes {
 		b.Run(s.name, func(b *testing.B) {
@@ -202,15 +201,9 @@ func BenchmarkSgemm(b *testing.B) {
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+				SgemmIn(p, s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
 			}
 			b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
-}
-
-func BenchmarkSgemmBF16(b *testing.B) {
-	SetBF16(true)
-	defer SetBF16(false)
-	BenchmarkSgemm(b)
 }

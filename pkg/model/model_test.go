@@ -16,10 +16,8 @@ func BenchmarkSimCLRStep(b *testing.B) {
 	for _, bench := range precisions(StemImageNet, StemCIFAR) {
 		stem := bench.stem
 		b.Run(bench.name, func(b *testing.B) {
-			defer kern.SetBF16(kern.BF16())
-			kern.SetBF16(bench.bf16)
 			const views = 512
-			enc, err := NewEncoder(stem, views)
+			enc, err := NewEncoder(stem, views, bench.prec)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -58,10 +56,8 @@ func BenchmarkExtract(b *testing.B) {
 	for _, bench := range precisions(StemImageNet, StemCIFAR) {
 		stem := bench.stem
 		b.Run(bench.name, func(b *testing.B) {
-			defer kern.SetBF16(kern.BF16())
-			kern.SetBF16(bench.bf16)
 			const n = 512
-			enc, err := NewEncoder(stem, n)
+			enc, err := NewEncoder(stem, n, bench.prec)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -86,15 +82,15 @@ func BenchmarkExtract(b *testing.B) {
 // benchCase is a stem in float32 or in bf16 mode.
 type benchCase struct {
 	name, stem string
-	bf16       bool
+	prec       kern.Precision
 }
 
-// precisions lists each stem in float32 and in bf16 mode ("imagenet",
+// precisions lists each stem in float32 and in bf16 ("imagenet",
 // "imagenet-bf16", ...).
 func precisions(stems ...string) []benchCase {
 	var out []benchCase
 	for _, s := range stems {
-		out = append(out, benchCase{s, s, false}, benchCase{s + "-bf16", s, true})
+		out = append(out, benchCase{s, s, kern.FP32}, benchCase{s + "-bf16", s, kern.BF16})
 	}
 	return out
 }

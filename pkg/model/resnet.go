@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/nn"
 )
 
@@ -28,6 +29,7 @@ const FeatureDim = 512
 // BasicBlocks (64, 128, 256, 512 channels), global average pool.
 type Encoder struct {
 	Stem   string
+	Prec   kern.Precision
 	Conv1  *nn.Conv2d
 	BN1    *nn.BatchNorm
 	Pool   *nn.MaxPool2d // nil for the CIFAR stem
@@ -41,15 +43,16 @@ type Encoder struct {
 	g1, g2         []float32   // backward ping-pong, sized for the largest activation
 }
 
-// NewEncoder builds the encoder for batches of up to maxN NHWC 32×32×3 images.
-func NewEncoder(stem string, maxN int) (*Encoder, error) {
+// NewEncoder builds the encoder for batches of up to maxN NHWC 32×32×3
+// images, its convolutions multiplying in prec.
+func NewEncoder(stem string, maxN int, prec kern.Precision) (*Encoder, error) {
 	in := nn.Dims{N: maxN, H: ImageSize, W: ImageSize, C: 3}
-	e := &Encoder{Stem: stem, maxN: maxN}
+	e := &Encoder{Stem: stem, Prec: prec, maxN: maxN}
 	switch stem {
 	case StemImageNet:
-		e.Conv1 = nn.NewConv2d("conv1", in, 64, nn.Window{K: 7, Stride: 2, Pad: 3})
+		e.Conv1 = nn.NewConv2d("conv1", in, 64, nn.Window{K: 7, Stride: 2, Pad: 3}, prec)
 	case StemCIFAR:
-		e.Conv1 = nn.NewConv2d("conv1", in, 64, nn.Window{K: 3, Stride: 1, Pad: 1})
+		e.Conv1 = nn.NewConv2d("conv1", in, 64, nn.Window{K: 3, Stride: 1, Pad: 1}, prec)
 	default:
 		return nil, fmt.Errorf("model: unknown stem %q (want %s or %s)", stem, StemImageNet, StemCIFAR)
 	}
@@ -68,7 +71,7 @@ func NewEncoder(stem string, maxN int) (*Encoder, error) {
 			if stage > 0 && i == 0 {
 				stride = 2
 			}
-			b := nn.NewBasicBlock(fmt.Sprintf("layer%d.%d", stage+1, i), d, planes, stride)
+			b := nn.NewBasicBlock(fmt.Sprintf("layer%d.%d", stage+1, i), d, planes, stride, prec)
 			e.Blocks = append(e.Blocks, b)
 			d = b.Out
 			e.acts = append(e.acts, make([]float32, maxN*d.Image()))

@@ -8,7 +8,7 @@ import (
 	"github.com/simclr-go/simclr/pkg/kern"
 )
 
-// In bf16 mode a convolution equals the float32 one on bf16-rounded input
+// In bf16 a convolution equals the float32 one on bf16-rounded input
 // and weight, up to float32 accumulation order: the lowering straight to
 // bf16 pairs must put every value where im2col does.
 func TestConvForwardBF16(t *testing.T) {
@@ -22,16 +22,15 @@ func TestConvForwardBF16(t *testing.T) {
 		{Dims{N: 2, H: 6, W: 5, C: 8}, 20, Window{K: 3, Stride: 1, Pad: 1}},
 		{Dims{N: 2, H: 6, W: 6, C: 4}, 12, Window{K: 1, Stride: 2}},
 	} {
-		c := NewConv2d("", tc.in, tc.cout, tc.win)
+		c := NewConv2d("", tc.in, tc.cout, tc.win, kern.BF16)
 		copy(c.Weight.Data, randSlice(r, len(c.Weight.Data)))
 		x := randSlice(r, tc.in.N*tc.in.Image())
 		got := make([]float32, tc.in.N*c.Out.Image())
-		kern.SetBF16(true)
 		c.Forward(got, x, tc.in.N)
-		kern.SetBF16(false)
-		copy(c.Weight.Data, roundBF16(c.Weight.Data))
+		f := NewConv2d("", tc.in, tc.cout, tc.win, kern.FP32)
+		copy(f.Weight.Data, roundBF16(c.Weight.Data))
 		want := make([]float32, len(got))
-		c.Forward(want, roundBF16(x), tc.in.N)
+		f.Forward(want, roundBF16(x), tc.in.N)
 		for i := range want {
 			if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
 				t.Fatalf("%+v: y[%d] = %g, float32 on rounded inputs %g", tc.in, i, got[i], want[i])

@@ -1,6 +1,10 @@
 package nn
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+
+	"github.com/simclr-go/simclr/pkg/kern"
+)
 
 // BasicBlock is torchvision's ResNet BasicBlock:
 //
@@ -24,20 +28,20 @@ type BasicBlock struct {
 }
 
 // NewBasicBlock builds a block from in.C to planes channels for up to in.N
-// images of in.H×in.W. Convolution weights are zero until initialised or
-// loaded.
-func NewBasicBlock(name string, in Dims, planes, stride int) *BasicBlock {
+// images of in.H×in.W, its convolutions multiplying in prec. Convolution
+// weights are zero until initialised or loaded.
+func NewBasicBlock(name string, in Dims, planes, stride int, prec kern.Precision) *BasicBlock {
 	b := &BasicBlock{In: in, Scratch: new(Scratch)}
-	b.Conv1 = NewConv2d(join(name, "conv1"), in, planes, Window{K: 3, Stride: stride, Pad: 1})
+	b.Conv1 = NewConv2d(join(name, "conv1"), in, planes, Window{K: 3, Stride: stride, Pad: 1}, prec)
 	b.Out = b.Conv1.Out
 	b.BN1 = NewBatchNorm(join(name, "bn1"), b.Out)
-	b.Conv2 = NewConv2d(join(name, "conv2"), b.Out, planes, Window{K: 3, Stride: 1, Pad: 1})
+	b.Conv2 = NewConv2d(join(name, "conv2"), b.Out, planes, Window{K: 3, Stride: 1, Pad: 1}, prec)
 	b.BN2 = NewBatchNorm(join(name, "bn2"), b.Out)
 	size := in.N * b.Out.Image()
 	buf := func() []float32 { return make([]float32, size) }
 	b.a1, b.r1, b.a2 = buf(), buf(), buf()
 	if stride != 1 || in.C != planes {
-		b.DownConv = NewConv2d(join(name, "downsample.0"), in, planes, Window{K: 1, Stride: stride})
+		b.DownConv = NewConv2d(join(name, "downsample.0"), in, planes, Window{K: 1, Stride: stride}, prec)
 		b.DownBN = NewBatchNorm(join(name, "downsample.1"), b.Out)
 		b.ad = buf()
 	}

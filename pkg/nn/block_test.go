@@ -23,7 +23,7 @@ func TestThreadInvariance(t *testing.T) {
 	run := func(threads int) [][]float32 {
 		kern.SetThreads(threads)
 		r := rand.New(rand.NewPCG(3, 4))
-		b := NewBasicBlock("", in, 4, 2)
+		b := NewBasicBlock("", in, 4, 2, kern.FP32)
 		b.Conv1.chunk = 2
 		var p64 [][]float64
 		for _, p := range b.Params() {
@@ -83,7 +83,7 @@ func TestConvBackwardModes(t *testing.T) {
 	in := Dims{N: 2, H: 5, W: 6, C: 3}
 	for _, win := range []Window{{K: 3, Stride: 1, Pad: 1}, {K: 3, Stride: 2, Pad: 1}, {K: 1, Stride: 2}, {K: 1, Stride: 1}} {
 		r := rand.New(rand.NewPCG(5, 6))
-		c := NewConv2d("", in, 4, win)
+		c := NewConv2d("", in, 4, win, kern.FP32)
 		copy(c.Weight.Data, randSlice(r, len(c.Weight.Data)))
 		x, dy := randSlice(r, in.N*in.Image()), randSlice(r, in.N*c.Out.Image())
 
@@ -125,7 +125,7 @@ func TestConvBackwardModes(t *testing.T) {
 // dispatch and the closures handed to it.
 func BenchmarkBasicBlock(b *testing.B) {
 	in := Dims{N: 64, H: 8, W: 8, C: 64}
-	blk := NewBasicBlock("", in, 64, 1)
+	blk := NewBasicBlock("", in, 64, 1, kern.FP32)
 	r := rand.New(rand.NewPCG(1, 1))
 	blk.InitKaiming(r)
 	x, dy := randSlice(r, in.N*in.Image()), randSlice(r, in.N*in.Image())

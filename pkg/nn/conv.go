@@ -26,12 +26,13 @@ type Conv2d struct {
 	Weight  *Param // [Cout][K][K][Cin]
 	In, Out Dims
 	Win     Window
-	k       int       // K*K*Cin: the length of an im2col row
-	chunk   int       // images lowered per im2col pass
-	cols    []float32 // [chunk*OutH*OutW][k], made on first use; nil when x is its own im2col
-	cols16  []uint32  // [chunk*OutH*OutW][k16], bf16 mode's forward lowering, made on first use
-	dwT     []float32 // [k][Cout], the weight gradient as the GEMM leaves it, made on first use
-	lowered []float32 // the input whose whole batch cols holds, lowered by Forward in one pass
+	prec    kern.Precision // what forward and dx multiply in; dW is float32
+	k       int            // K*K*Cin: the length of an im2col row
+	chunk   int            // images lowered per im2col pass
+	cols    []float32      // [chunk*OutH*OutW][k], made on first use; nil when x is its own im2col
+	cols16  []uint32       // [chunk*OutH*OutW][k16], bf16 mode's forward lowering, made on first use
+	dwT     []float32      // [k][Cout], the weight gradient as the GEMM leaves it, made on first use
+	lowered []float32      // the input whose whole batch cols holds, lowered by Forward in one pass
 
 	direct    bool      // computed directly when the batch fills a tile
 	subsample bool      // a 1×1 strided convolution, run in chunks (strided.go)
@@ -55,8 +56,9 @@ type Conv2d struct {
 }
 
 // NewConv2d builds a convolution from in.C to cout channels for batches of up
-// to in.N images of in.H×in.W. Its weight is zero until initialised or loaded.
-func NewConv2d(name string, in Dims, cout int, win Window) *Conv2d {
+// to in.N images of in.H×in.W, multiplying in prec. Its weight is zero until
+// initialised or loaded.
+func NewConv2d(name string, in Dims, cout int, win Window, prec kern.Precision) *Conv2d {
 	if win.K < 1 || win.Stride < 1 || win.Pad < 0 || win.out(in.H) < 1 || win.out(in.W) < 1 {
 		panic(fmt.Sprintf("nn: conv %s: window %+v does not fit %+v", name, win, in))
 	}
@@ -65,6 +67,7 @@ func NewConv2d(name string, in Dims, cout int, win Window) *Conv2d {
 		In:     in,
 		Out:    Dims{N: in.N, H: win.out(in.H), W: win.out(in.W), C: cout},
 		Win:    win,
+		prec:   prec,
 		k:      win.K * win.K * in.C,
 	}
 	if !c.pointwise() {
@@ -120,7 +123,7 @@ func (c *Conv2d) Forward(y, x []float32, n int) {
 	w, cout := c.Weight.Data, c.Out.C
 	switch {
 	case c.pointwise():
-		kern.Sgemm(false, true, n*c.In.H*c.In.W, cout, c.k, 1, x, c.k, w, c.k, 0, y, cout)
+		kern.SgemmIn(c.prec, false, true, n*c.In.H*c.In.W, cout, c.k, 1, x, c.k, w, c.k, 0, y, cout)
 		return
 	case c.direct && n >= tr:
 		c.forwardDirect(y, x, n)
@@ -133,7 +136,7 @@ func (c *Conv2d) Forward(y, x []float32, n int) {
 	for i0 := 0; i0 < n; i0 += c.chunk {
 		nb := min(c.chunk, n-i0)
 		yc := y[i0*c.Out.Image():]
-		if kern.BF16() {
+		if c.prec == kern.BF16 {
 			// Lowering straight to bf16 halves the bytes written and read, and
 			// spares the GEMM converting them.
 			cols := c.im2colBF16(x, i0, nb)
@@ -168,7 +171,7 @@ func (c *Conv2d) Backward(dx, dy, x []float32, n int, accumulate bool) {
 		m := n * c.In.H * c.In.W
 		kern.Sgemm(true, false, cout, c.k, m, 1, dy, cout, x, c.k, 1, dw, c.k)
 		if dx != nil {
-			kern.Sgemm(false, false, m, c.k, cout, 1, dy, cout, w, c.k, beta(accumulate), dx, c.k)
+			kern.SgemmIn(c.prec, false, false, m, c.k, cout, 1, dy, cout, w, c.k, beta(accumulate), dx, c.k)
 		}
 		return
 	case c.direct && n >= tr:
@@ -195,7 +198,7 @@ func (c *Conv2d) Backward(dx, dy, x []float32, n int, accumulate bool) {
 		// dW = dYᵀ·cols would leave Cout=64 rows a third of a tile short.
 		kern.Sgemm(true, false, c.k, cout, m, 1, cols, c.k, dyc, cout, beta(i0 > 0), c.dwT, cout)
 		if dx != nil {
-			kern.Sgemm(false, false, m, c.k, cout, 1, dyc, cout, w, c.k, 0, cols, c.k) // cols now holds dcols
+			kern.SgemmIn(c.prec, false, false, m, c.k, cout, 1, dyc, cout, w, c.k, 0, cols, c.k) // cols now holds dcols
 			c.col2im(dx, cols, i0, nb, accumulate)
 		}
 	}

@@ -46,10 +46,10 @@ func canDirect(in Dims, cout int, win Window) bool {
 }
 
 // pairs reports whether forward and dx multiply bf16 pairs (dW stays
-// float32): in bf16 mode, except on a 1×1 map, where every image group
+// float32): in bf16, except on a 1×1 map, where every image group
 // reads the whole weight and bf16 measured slower (the ImageNet stem's
 // layer4: 6.8 ms against 4.1; layer1 23 against 28).
-func (c *Conv2d) pairs() bool { return kern.BF16() && c.Out.H*c.Out.W > 1 }
+func (c *Conv2d) pairs() bool { return c.prec == kern.BF16 && c.Out.H*c.Out.W > 1 }
 
 // groups is the number of tr-image groups over n images. The last may
 // be partial: it then reads the tr images ending at n and keeps only the

@@ -48,7 +48,7 @@ func TestDirectMatchesLowering(t *testing.T) {
 			x := randSlice(r, tc.n*tc.in.Image())
 			build := func(direct bool) *Conv2d {
 				useDirect = direct
-				c := NewConv2d("", tc.in, tc.cout, tc.win)
+				c := NewConv2d("", tc.in, tc.cout, tc.win, kern.FP32)
 				if (c.direct || c.subsample) != direct {
 					t.Fatalf("direct %v, strided %v, want %v", c.direct, c.subsample, direct)
 				}
@@ -99,7 +99,6 @@ func TestDirectMatchesLowering(t *testing.T) {
 // order; dW stays float32 and equals it exactly. On a 1×1 map all stays
 // float32.
 func TestDirectBF16(t *testing.T) {
-	defer kern.SetBF16(false)
 	for _, tc := range []struct {
 		in    Dims
 		cout  int
@@ -111,15 +110,18 @@ func TestDirectBF16(t *testing.T) {
 		{Dims{N: 14, H: 1, W: 1, C: 32}, 32, Window{K: 3, Stride: 1, Pad: 1}, false},
 	} {
 		r := rand.New(rand.NewPCG(13, 14))
-		c := NewConv2d("", tc.in, tc.cout, tc.win)
-		if !c.direct {
-			t.Fatalf("%+v: not direct", tc.in)
+		convs := map[kern.Precision]*Conv2d{}
+		for _, p := range []kern.Precision{kern.FP32, kern.BF16} {
+			convs[p] = NewConv2d("", tc.in, tc.cout, tc.win, p)
+			if !convs[p].direct {
+				t.Fatalf("%+v: not direct", tc.in)
+			}
 		}
 		n := tc.in.N
-		w := randSlice(r, len(c.Weight.Data))
-		x, dy := randSlice(r, n*tc.in.Image()), randSlice(r, n*c.Out.Image())
-		run := func(bf16 bool, w, x, dy []float32) [][]float32 {
-			kern.SetBF16(bf16)
+		w := randSlice(r, len(convs[kern.FP32].Weight.Data))
+		x, dy := randSlice(r, n*tc.in.Image()), randSlice(r, n*convs[kern.FP32].Out.Image())
+		run := func(p kern.Precision, w, x, dy []float32) [][]float32 {
+			c := convs[p]
 			copy(c.Weight.Data, w)
 			clear(c.Weight.Grad)
 			y, dx := make([]float32, len(dy)), make([]float32, len(x))
@@ -127,14 +129,14 @@ func TestDirectBF16(t *testing.T) {
 			c.Backward(dx, dy, x, n, false)
 			return [][]float32{y, dx, append([]float32(nil), c.Weight.Grad...)}
 		}
-		got, fp32 := run(true, w, x, dy), run(false, w, x, dy)
+		got, fp32 := run(kern.BF16, w, x, dy), run(kern.FP32, w, x, dy)
 		if !tc.pairs {
 			for i, name := range []string{"y", "dx", "dW"} {
 				expectClose(t, name, got[i], to64(fp32[i]), 0)
 			}
 			continue
 		}
-		want := run(false, roundBF16(w), roundBF16(x), roundBF16(dy))
+		want := run(kern.FP32, roundBF16(w), roundBF16(x), roundBF16(dy))
 		expectClose(t, "y", got[0], to64(want[0]), 1e-5)
 		expectClose(t, "dx", got[1], to64(want[1]), 1e-5)
 		expectClose(t, "dW", got[2], to64(fp32[2]), 0)

@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"testing"
+
+	"github.com/simclr-go/simclr/pkg/kern"
 )
 
 // Golden tests against PyTorch. testdata/golden.py (run with Debian's
@@ -110,7 +112,7 @@ func fromBatchNorm(b *BatchNorm) goldenLayer {
 func TestGolden(t *testing.T) {
 	conv := func(cout int, win Window) func(Dims) goldenLayer {
 		return func(in Dims) goldenLayer {
-			c := NewConv2d("", in, cout, win)
+			c := NewConv2d("", in, cout, win, kern.FP32)
 			return goldenLayer{
 				params: c.Params(), fwd: c.Forward,
 				bwd: func(dx, dy, x, _ []float32, n int) { c.Backward(dx, dy, x, n, false) },
@@ -128,7 +130,7 @@ func TestGolden(t *testing.T) {
 		return goldenLayer{params: b.Params(), buffers: b.Buffers(), counters: b.Counters(), fwd: b.Forward, bwd: b.Backward}
 	}
 	block := func(planes, stride int) func(Dims) goldenLayer {
-		return func(in Dims) goldenLayer { return fromBlock(NewBasicBlock("", in, planes, stride)) }
+		return func(in Dims) goldenLayer { return fromBlock(NewBasicBlock("", in, planes, stride, kern.FP32)) }
 	}
 	cases := []struct {
 		name  string
@@ -166,7 +168,7 @@ func TestGolden(t *testing.T) {
 		{"block", block(4, 1)},
 		{"block_down", block(8, 2)},
 		{"block_down_direct", func(in Dims) goldenLayer {
-			b := NewBasicBlock("", in, 32, 2)
+			b := NewBasicBlock("", in, 32, 2, kern.FP32)
 			if !b.Conv1.direct || !b.Conv2.direct || !b.DownConv.strided(in.N) {
 				t.Fatal("the 3×3 convolutions do not run directly, or the downsample not in chunks")
 			}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/simclr-go/simclr/pkg/kern"
 )
 
 // gradCase is one layer under the finite-difference check: the Go layer in
@@ -19,7 +21,7 @@ type gradCase struct {
 }
 
 func conv2dCase(name string, in Dims, cout int, win Window, chunk int) gradCase {
-	c := NewConv2d("", in, cout, win)
+	c := NewConv2d("", in, cout, win, kern.FP32)
 	if chunk > 0 { // force several im2col passes, the last one partial
 		c.chunk = chunk
 	}
@@ -60,7 +62,7 @@ func gradCases() []gradCase {
 	// contents or survive in it between calls.
 	scratch := &Scratch{buf: nanSlice(1000)}
 	block := func(name string, in Dims, planes, stride int) gradCase {
-		b := NewBasicBlock("", in, planes, stride)
+		b := NewBasicBlock("", in, planes, stride, kern.FP32)
 		b.Scratch = scratch
 		return gradCase{
 			name: name, nx: in.N * in.Image(), params: b.Params(),

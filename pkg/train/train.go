@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/simclr-go/simclr/pkg/augment"
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/nn"
 	"github.com/simclr-go/simclr/pkg/optim"
@@ -33,9 +34,19 @@ type Config struct {
 	ProjOut      int            `json:"proj_out"`
 	Seed         uint64         `json:"seed"`
 	Augment      augment.Config `json:"augment"`
-	// BF16 runs the GEMMs on bfloat16 inputs (kern.SetBF16); the weights,
-	// gradients and optimizer stay float32. The caller applies it.
+	// BF16 builds the encoder's convolutions in bf16 (kern.BF16): forward
+	// and input gradients multiply bfloat16 inputs with float32
+	// accumulation; the head, the loss, weight gradients, weights and
+	// optimizer stay float32.
 	BF16 bool `json:"bf16"`
+}
+
+// Precision is what the encoder's convolutions multiply in.
+func (c Config) Precision() kern.Precision {
+	if c.BF16 {
+		return kern.BF16
+	}
+	return kern.FP32
 }
 
 // DefaultConfig is the reference recipe.
@@ -113,7 +124,7 @@ func newWithData(cfg Config, data Dataset, stream *Stream) (*Trainer, error) {
 		return nil, err
 	}
 	rows := obj.views() * cfg.Batch
-	enc, err := model.NewEncoder(cfg.Stem, rows)
+	enc, err := model.NewEncoder(cfg.Stem, rows, cfg.Precision())
 	if err != nil {
 		return nil, err
 	}
