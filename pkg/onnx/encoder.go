@@ -17,8 +17,8 @@ import (
 const (
 	// Opset is the ai.onnx operator set: 17 (ONNX 1.12, 2022), which
 	// onnxruntime has run since 1.12. The graph's operators (Conv, Relu,
-	// Add, MaxPool, GlobalAveragePool, Flatten) mean the same in every
-	// opset from 13 to the newest.
+	// Add, MaxPool, GlobalAveragePool, Flatten) compute the same on float32
+	// in every opset from 13 to the newest; later versions only add types.
 	Opset = 17
 	// IRVersion is the file format version that goes with opset 17.
 	IRVersion = 8

@@ -131,18 +131,17 @@ func TestEncoderNonFinite(t *testing.T) {
 	}
 }
 
-// onnxRuntime runs tests/onnxrt/run.mjs (ONNX Runtime's CPU build under
-// node) on the model and n images of input, and returns the features of
-// the batch, then of the first image alone, and what the session said. It
-// skips when node or the npm package is missing, except under CI (.ci/run
-// installs the package), where a skip would hide that the check never ran.
-func onnxRuntime(t *testing.T, modelPath string, x []float32, n int) (batch, single []float32, info string) {
+// onnxRuntime finds node and tests/onnxrt/run.mjs, which runs a model with
+// ONNX Runtime's CPU build. It skips the test when node or the npm package
+// is missing, except under CI (.ci/run installs the package), where a skip
+// would hide that the check never ran.
+func onnxRuntime(t *testing.T) (node, script string) {
 	t.Helper()
 	dir, err := filepath.Abs(filepath.Join("..", "..", "tests", "onnxrt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	node, err := exec.LookPath("node")
+	node, err = exec.LookPath("node")
 	if err == nil {
 		_, err = os.Stat(filepath.Join(dir, "node_modules", "onnxruntime-node"))
 	}
@@ -152,6 +151,14 @@ func onnxRuntime(t *testing.T, modelPath string, x []float32, n int) (batch, sin
 		}
 		t.Skipf("ONNX Runtime check skipped (run npm ci --ignore-scripts in tests/onnxrt): %v", err)
 	}
+	return node, filepath.Join(dir, "run.mjs")
+}
+
+// runModel runs the model in ONNX Runtime on n images of input, and returns
+// the features of the batch, then of the first image alone, and what the
+// session said.
+func runModel(t *testing.T, node, script, modelPath string, x []float32, n int) (batch, single []float32, info string) {
+	t.Helper()
 	tmp := t.TempDir()
 	in, outPath := filepath.Join(tmp, "input.bin"), filepath.Join(tmp, "output.bin")
 	raw := make([]byte, 4*len(x))
@@ -161,7 +168,7 @@ func onnxRuntime(t *testing.T, modelPath string, x []float32, n int) (batch, sin
 	if err := os.WriteFile(in, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(node, filepath.Join(dir, "run.mjs"), modelPath, in, strconv.Itoa(n), outPath)
+	cmd := exec.Command(node, script, modelPath, in, strconv.Itoa(n), outPath)
 	stdout, err := cmd.Output()
 	if err != nil {
 		var stderr []byte
@@ -208,6 +215,7 @@ func TestOnnxRuntimeMatchesEncoder(t *testing.T) {
 	const n, tol = 3, 1e-4
 	for _, stem := range []string{model.StemImageNet, model.StemCIFAR} {
 		t.Run(stem, func(t *testing.T) {
+			node, script := onnxRuntime(t)
 			enc := testEncoder(t, stem, n, 42)
 			m, err := Encoder(enc, "export-onnx", "test", nil)
 			if err != nil {
@@ -237,7 +245,7 @@ func TestOnnxRuntimeMatchesEncoder(t *testing.T) {
 			}
 			want := slices.Clone(enc.Forward(x, n))
 
-			got, single, info := onnxRuntime(t, path, nchw, n)
+			got, single, info := runModel(t, node, script, path, nchw, n)
 			var s struct {
 				Inputs, Outputs []struct {
 					Name, Type string
