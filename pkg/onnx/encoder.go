@@ -5,9 +5,11 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/simclr-go/simclr/pkg/atomicfile"
+	"github.com/simclr-go/simclr/pkg/augment"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/nn"
 )
@@ -31,7 +33,17 @@ const (
 // Normalisation says in words what the input must be: the images as the
 // tools feed them to the encoder (augment.ToNHWC with CIFAR-10's channel
 // statistics), in NCHW order.
-const Normalisation = "RGB, NCHW, each channel (pixel/255 - mean) / std with mean 0.4914, 0.4822, 0.4465 and std 0.2470, 0.2435, 0.2616"
+var Normalisation = fmt.Sprintf("RGB, NCHW, each channel (pixel/255 - mean) / std with mean %s and std %s",
+	floats(augment.CIFAR10Mean[:], ", "), floats(augment.CIFAR10Std[:], ", "))
+
+// floats formats float32 values as they were written, joined by sep.
+func floats(vs []float32, sep string) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = strconv.FormatFloat(float64(v), 'g', -1, 32)
+	}
+	return strings.Join(s, sep)
+}
 
 // Encoder returns the ONNX model of enc in eval mode: each batch norm, with
 // its running statistics, is folded into the convolution before it (a
@@ -89,8 +101,8 @@ func Encoder(enc *model.Encoder, producer, version string, meta map[string]strin
 		"output":        OutputName + ": float32 [N, 512]",
 		"batch_norm":    "folded into the convolutions (eval mode, running statistics)",
 		"architecture":  "resnet18 encoder (torchvision layout, no fc)",
-		"input_mean":    "0.4914,0.4822,0.4465",
-		"input_std":     "0.2470,0.2435,0.2616",
+		"input_mean":    floats(augment.CIFAR10Mean[:], ","),
+		"input_std":     floats(augment.CIFAR10Std[:], ","),
 		"input_scaling": "pixel/255",
 	}
 	for _, k := range sortedKeys(own) {
