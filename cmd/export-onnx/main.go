@@ -1,0 +1,105 @@
+// Command export-onnx writes a pretrained encoder as an ONNX model, so that
+// its features can be computed by any ONNX runtime (C#, Java, JavaScript,
+// mobile, serving systems) without this project.
+//
+//	export-onnx --checkpoint simclr_epoch100.safetensors -o encoder.onnx
+//	export-onnx --random-init --seed 0 --stem cifar -o random.onnx
+//
+// The model is the ResNet-18 encoder in eval mode, batch norms folded into
+// the convolutions: input "input", float32 [N, 3, 32, 32], the images
+// normalised as extract normalises them (RGB, each channel (pixel/255 -
+// mean) / std with CIFAR-10's statistics); output "features", float32
+// [N, 512], what extract writes; the batch N is dynamic; opset 17. The
+// checkpoint's file name and SHA-256 are in the model's metadata_props.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/simclr-go/simclr/pkg/features"
+	"github.com/simclr-go/simclr/pkg/kern"
+	"github.com/simclr-go/simclr/pkg/model"
+	"github.com/simclr-go/simclr/pkg/onnx"
+	"github.com/simclr-go/simclr/pkg/train"
+	"github.com/simclr-go/simclr/pkg/version"
+)
+
+const tool = "export-onnx"
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", tool, err)
+		os.Exit(1)
+	}
+}
+
+type cli struct {
+	Output     string `short:"o" required:"" placeholder:"FILE" help:"ONNX model to write (atomically); - for standard output."`
+	Checkpoint string `placeholder:"FILE" help:"Pretraining checkpoint (safetensors) whose encoder to export."`
+	RandomInit bool   `help:"Export a randomly initialised encoder instead of a checkpoint (as extract --random-init)."`
+	Seed       uint64 `default:"0" help:"Seed of --random-init; the same seed as pretrain gives pretrain's initial encoder."`
+	Stem       string `default:"imagenet" enum:"imagenet,cifar" help:"Stem of --random-init, or of a checkpoint that does not say."`
+}
+
+func run(args []string) error {
+	var c cli
+	p, err := kong.New(&c, kong.Name(tool),
+		kong.Description("Write the encoder as an ONNX model: float32 [N,3,32,32] normalised images in, [N,512] features out, batch norms folded, opset 17."))
+	if err != nil {
+		return err
+	}
+	if _, err := p.Parse(args); err != nil {
+		return err
+	}
+	if (c.Checkpoint == "") == !c.RandomInit {
+		return fmt.Errorf("give exactly one of --checkpoint FILE and --random-init")
+	}
+	enc, meta, err := encoder(&c)
+	if err != nil {
+		return err
+	}
+	m, err := onnx.Encoder(enc, tool, version.Version, meta)
+	if err != nil {
+		return err
+	}
+	if err := m.WriteFile(c.Output); err != nil {
+		return err
+	}
+	if c.Output != "-" {
+		fmt.Fprintf(os.Stderr, "%s: wrote %s (stem %s, %d parameters, opset %d)\n",
+			tool, c.Output, enc.Stem, m.Graph.Parameters(), onnx.Opset)
+	}
+	return nil
+}
+
+// encoder builds the encoder to export, in eval mode, and the metadata that
+// says where it came from (a feature table's keys).
+func encoder(c *cli) (*model.Encoder, map[string]string, error) {
+	var (
+		enc *model.Encoder
+		src train.Source
+		err error
+	)
+	if c.RandomInit {
+		enc, src, err = train.RandomEncoder(c.Stem, c.Seed, 1, kern.FP32)
+	} else {
+		enc, src, err = train.LoadEncoder(c.Checkpoint, c.Stem, 1, kern.FP32)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	meta := map[string]string{
+		features.MetaProducer:   version.Producer(tool),
+		features.MetaCheckpoint: src.Checkpoint,
+	}
+	if src.SHA256 != "" {
+		meta[features.MetaCheckpointSHA256] = src.SHA256
+	}
+	if src.Epoch != "" {
+		meta[features.MetaEpoch] = src.Epoch
+	}
+	return enc, meta, nil
+}

@@ -1,0 +1,64 @@
+package train
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/simclr-go/simclr/pkg/kern"
+	"github.com/simclr-go/simclr/pkg/model"
+	"github.com/simclr-go/simclr/pkg/safetensors"
+)
+
+// Source says where a frozen encoder came from, for the metadata of what
+// is made with it.
+type Source struct {
+	Checkpoint string // the checkpoint's file name, or "random-init seed N"
+	SHA256     string // hex SHA-256 of the checkpoint file; "" for a random one
+	Stem       string
+	Epoch      string // the checkpoint's pretraining epoch ("" if it does not say); "0" for a random one
+}
+
+// RandomEncoder is the encoder New starts from with this seed, in eval mode,
+// for batches of up to maxN images (the random-encoder baseline).
+func RandomEncoder(stem string, seed uint64, maxN int, prec kern.Precision) (*model.Encoder, Source, error) {
+	enc, err := model.NewEncoder(stem, maxN, prec)
+	if err != nil {
+		return nil, Source{}, err
+	}
+	enc.Init(rand.New(rand.NewPCG(seed, InitStream)))
+	enc.SetTrain(false)
+	return enc, Source{Checkpoint: fmt.Sprintf("random-init seed %d", seed), Stem: stem, Epoch: "0"}, nil
+}
+
+// LoadEncoder builds the encoder of a checkpoint at path, in eval mode, for
+// batches of up to maxN images. The stem is the checkpoint's, or stem when
+// it does not say; tensors beyond the encoder's (the projection head, the
+// optimizer) are ignored. Errors name the file.
+func LoadEncoder(path, stem string, maxN int, prec kern.Precision) (*model.Encoder, Source, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Source{}, err
+	}
+	f, err := safetensors.Read(bytes.NewReader(raw))
+	if err != nil {
+		return nil, Source{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if s, ok := f.Metadata[MetaStem]; ok {
+		stem = s
+	}
+	enc, err := model.NewEncoder(stem, maxN, prec)
+	if err != nil {
+		return nil, Source{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := enc.State().Load(f); err != nil {
+		return nil, Source{}, fmt.Errorf("%s: not a ResNet-18 encoder with the %s stem: %w", path, stem, err)
+	}
+	enc.SetTrain(false)
+	sum := sha256.Sum256(raw)
+	return enc, Source{Checkpoint: filepath.Base(path), SHA256: hex.EncodeToString(sum[:]), Stem: stem, Epoch: f.Metadata[MetaEpoch]}, nil
+}
