@@ -26,7 +26,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/signal"
 	"runtime"
@@ -121,15 +120,11 @@ func run(args []string, stdout io.Writer) error {
 	return writeViews(c, t, stdout)
 }
 
-// table is an image table held in memory.
+// table is an image table held in memory, with its metadata.
 type table struct {
-	index  []int32
-	label  []uint8
-	pixels []uint8
-	meta   map[string]string
+	augment.Images
+	meta map[string]string
 }
-
-func (t *table) len() int { return len(t.label) }
 
 // readTable reads the rows of the image table at path, at most limit of them
 // unless limit is negative.
@@ -148,30 +143,30 @@ func readTable(path string, limit int) (*table, error) {
 		}
 	}
 	t := &table{meta: r.Metadata()}
-	for (limit < 0 || t.len() < limit) && r.Next() {
+	for (limit < 0 || t.Len() < limit) && r.Next() {
 		b := r.Batch()
 		n := b.Len()
 		if limit >= 0 {
-			n = min(n, limit-t.len())
+			n = min(n, limit-t.Len())
 		}
-		t.index = append(t.index, b.Index[:n]...)
-		t.label = append(t.label, b.Label[:n]...)
-		t.pixels = append(t.pixels, b.Pixels[:n*arrowio.ImageSize]...)
+		t.Index = append(t.Index, b.Index[:n]...)
+		t.Label = append(t.Label, b.Label[:n]...)
+		t.Pixels = append(t.Pixels, b.Pixels[:n*arrowio.ImageSize]...)
 	}
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	if t.len() == 0 {
+	if t.Len() == 0 {
 		return nil, fmt.Errorf("%s: no images", path)
 	}
 	return t, nil
 }
 
 // order returns the order in which epoch visits the n images of the table:
-// the same permutation pretrain draws in-process for the same seed.
+// augment.Order, the order pretrain trains in, unless not shuffled.
 func order(n int, seed uint64, epoch int, shuffle bool) []int {
 	if shuffle {
-		return rand.New(rand.NewPCG(seed, uint64(epoch))).Perm(n)
+		return augment.Order(seed, epoch, n)
 	}
 	perm := make([]int, n)
 	for i := range perm {
