@@ -14,6 +14,10 @@
 // to --out-dir as simclr_epochNNN.safetensors every --save-every epochs and
 // at the end; Ctrl-C saves one where the run stands and exits. --resume
 // continues a run bit for bit under the checkpoint's own settings.
+//
+// The defaults are the reference recipe, train.DefaultConfig;
+// --print-defaults prints every flag's default as a shell assignment
+// (EPOCHS=100), and the pipelines take theirs from it.
 package main
 
 import (
@@ -21,9 +25,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -38,7 +45,7 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "pretrain: %v\n", err)
 		os.Exit(1)
 	}
@@ -49,19 +56,19 @@ type cli struct {
 	OutDir string `default:"runs/pretrain" env:"PRETRAIN_OUT_DIR" help:"Directory for checkpoints, the JSON-lines log and the loss curve."`
 	Resume string `placeholder:"CHECKPOINT" env:"PRETRAIN_RESUME" help:"Continue the run saved in this checkpoint, under its own settings."`
 
-	Objective    string  `default:"simclr" enum:"simclr,supervised" env:"PRETRAIN_OBJECTIVE" help:"simclr (NT-Xent over two views) or supervised (cross-entropy on labels through a Linear(512,10) 'fc', one crop-and-flip view: colour jitter, grayscale and blur off)."`
-	Stem         string  `default:"imagenet" enum:"imagenet,cifar" env:"PRETRAIN_STEM" help:"Encoder stem: imagenet (7x7/2 conv + max-pool, as the reference recipe) or cifar (3x3/1 conv, the paper's CIFAR variant)."`
-	Epochs       int     `default:"100" env:"PRETRAIN_EPOCHS" help:"Passes over the images."`
-	Batch        int     `default:"256" env:"PRETRAIN_BATCH" help:"Images per step (two views each)."`
-	Tau          float32 `default:"0.5" env:"PRETRAIN_TAU" help:"NT-Xent temperature."`
-	Optimizer    string  `default:"adam" enum:"adam,sgd,lars" env:"PRETRAIN_OPTIMIZER" help:"Optimizer: adam, sgd (momentum) or lars."`
-	LR           float32 `default:"3e-4" env:"PRETRAIN_LR" help:"Peak learning rate."`
-	Momentum     float32 `default:"0.9" env:"PRETRAIN_MOMENTUM" help:"Momentum of sgd and lars."`
-	WeightDecay  float32 `default:"0" env:"PRETRAIN_WEIGHT_DECAY" help:"Weight decay (L2; lars skips biases and batch norms)."`
-	WarmupEpochs int     `default:"10" env:"PRETRAIN_WARMUP_EPOCHS" help:"Epochs of linear warmup before the cosine decay."`
-	ProjHidden   int     `default:"512" env:"PRETRAIN_PROJ_HIDDEN" help:"Width of the projection head's hidden layers."`
-	ProjOut      int     `default:"512" env:"PRETRAIN_PROJ_OUT" help:"Width of the projection."`
-	Seed         uint64  `default:"0" env:"PRETRAIN_SEED" help:"Seed of initialisation, shuffling and augmentation."`
+	Objective    string  `default:"${objective}" enum:"simclr,supervised" env:"PRETRAIN_OBJECTIVE" help:"simclr (NT-Xent over two views) or supervised (cross-entropy on labels through a Linear(512,10) 'fc', one crop-and-flip view: colour jitter, grayscale and blur off)."`
+	Stem         string  `default:"${stem}" enum:"imagenet,cifar" env:"PRETRAIN_STEM" help:"Encoder stem: imagenet (7x7/2 conv + max-pool, as the reference recipe) or cifar (3x3/1 conv, the paper's CIFAR variant)."`
+	Epochs       int     `default:"${epochs}" env:"PRETRAIN_EPOCHS" help:"Passes over the images."`
+	Batch        int     `default:"${batch}" env:"PRETRAIN_BATCH" help:"Images per step (two views each)."`
+	Tau          float32 `default:"${tau}" env:"PRETRAIN_TAU" help:"NT-Xent temperature."`
+	Optimizer    string  `default:"${optimizer}" enum:"adam,sgd,lars" env:"PRETRAIN_OPTIMIZER" help:"Optimizer: adam, sgd (momentum) or lars."`
+	LR           float32 `default:"${lr}" env:"PRETRAIN_LR" help:"Peak learning rate."`
+	Momentum     float32 `default:"${momentum}" env:"PRETRAIN_MOMENTUM" help:"Momentum of sgd and lars."`
+	WeightDecay  float32 `default:"${weight_decay}" env:"PRETRAIN_WEIGHT_DECAY" help:"Weight decay (L2; lars skips biases and batch norms)."`
+	WarmupEpochs int     `default:"${warmup_epochs}" env:"PRETRAIN_WARMUP_EPOCHS" help:"Epochs of linear warmup before the cosine decay."`
+	ProjHidden   int     `default:"${proj_hidden}" env:"PRETRAIN_PROJ_HIDDEN" help:"Width of the projection head's hidden layers."`
+	ProjOut      int     `default:"${proj_out}" env:"PRETRAIN_PROJ_OUT" help:"Width of the projection."`
+	Seed         uint64  `default:"${seed}" env:"PRETRAIN_SEED" help:"Seed of initialisation, shuffling and augmentation."`
 
 	SaveEvery int    `default:"10" env:"PRETRAIN_SAVE_EVERY" help:"Save a checkpoint every this many epochs (and always at the end)."`
 	MaxSteps  int    `default:"0" env:"PRETRAIN_MAX_STEPS" help:"Stop after this many steps in this invocation (0: run to the end); a checkpoint is saved."`
@@ -70,24 +77,89 @@ type cli struct {
 	BF16      bool   `name:"bf16" env:"PRETRAIN_BF16" help:"Multiply in bfloat16 with float32 accumulation (AVX512_BF16); weights, gradients and optimizer stay float32."`
 	Log       string `placeholder:"FILE" env:"PRETRAIN_LOG" help:"JSON-lines log of every step and epoch (default OUT_DIR/log.jsonl)."`
 
+	PrintDefaults bool `help:"Print the default of every flag that has one, as shell assignments (--warmup-epochs 10 as WARMUP_EPOCHS=10), and exit."`
+
 	augment.Flags `embed:""`
 }
 
-func run(args []string) error {
+// defaults gives the flags of train.Config their defaults, the reference
+// recipe of train.DefaultConfig, as kong variables.
+func defaults() kong.Vars {
+	c := train.DefaultConfig()
+	i := strconv.Itoa
+	return kong.Vars{
+		"objective": c.Objective, "stem": c.Stem, "epochs": i(c.Epochs), "batch": i(c.Batch), "tau": formatFloat(c.Tau),
+		"optimizer": c.Optimizer, "lr": formatFloat(c.LR), "momentum": formatFloat(c.Momentum), "weight_decay": formatFloat(c.WeightDecay),
+		"warmup_epochs": i(c.WarmupEpochs), "proj_hidden": i(c.ProjHidden), "proj_out": i(c.ProjOut),
+		"seed": strconv.FormatUint(c.Seed, 10),
+	}
+}
+
+// formatFloat writes v as a person would, the shorter of 0.0003 and 3e-4:
+// the help shows the recipe as it is usually written, and the pipelines,
+// which take their defaults from --print-defaults, record lr=3e-4 in their
+// manifests as they did before, so that runs in progress still resume.
+func formatFloat(v float32) string {
+	g := strconv.FormatFloat(float64(v), 'g', -1, 32)
+	mant, exp, _ := strings.Cut(strconv.FormatFloat(float64(v), 'e', -1, 32), "e")
+	n, _ := strconv.Atoi(exp)
+	if e := mant + "e" + strconv.Itoa(n); len(e) < len(g) {
+		return e
+	}
+	return g
+}
+
+func parse(args []string) (*cli, *kong.Kong, error) {
 	var c cli
 	p, err := kong.New(&c, kong.Name("pretrain"),
 		kong.Description("SimCLR pretraining of ResNet-18 on an image table, to safetensors checkpoints."),
-		augment.FlagVars())
+		defaults(), augment.FlagVars())
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := p.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	return &c, p, nil
+}
+
+// printDefaults writes the default of each flag that has one as NAME=value,
+// NAME the flag's name in capitals with _ for - (the pipelines' settings
+// are named so), quoted for the shell where need be.
+func printDefaults(w io.Writer, app *kong.Application) error {
+	for _, f := range app.Flags {
+		if !f.HasDefault {
+			continue
+		}
+		name := strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if _, err := fmt.Fprintf(w, "%s=%s\n", name, shellQuote(f.Default)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// shellQuote returns s as a shell word: as it is when it holds no character
+// the shell treats specially, else in single quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./+-,:") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func run(args []string, stdout io.Writer) error {
+	c, p, err := parse(args)
 	if err != nil {
 		return err
 	}
-	if _, err := p.Parse(args); err != nil {
-		return err
+	if c.PrintDefaults {
+		return printDefaults(stdout, p.Model)
 	}
 	if c.Threads > 0 {
 		kern.SetThreads(c.Threads)
 	}
-	t, err := trainer(&c)
+	t, err := trainer(c)
 	if err != nil {
 		return err
 	}
@@ -106,7 +178,7 @@ func run(args []string) error {
 	defer logf.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return loop(ctx, stop, t, &c, json.NewEncoder(logf))
+	return loop(ctx, stop, t, c, json.NewEncoder(logf))
 }
 
 func (c *cli) config() train.Config {
