@@ -43,6 +43,25 @@ setting() {
 	printf -v "DEFAULT_$1" '%s' "$2"
 }
 
+# pretrain_setting NAME HELP declares a setting whose default is pretrain's
+# own: NAME's line of `pretrain --print-defaults` (--warmup-epochs is
+# WARMUP_EPOCHS), the reference recipe of train.DefaultConfig. pretrain runs
+# from the source (go run), so that the defaults are known before the tools
+# are built, for --help too.
+declare -A PRETRAIN_DEFAULTS=()
+pretrain_setting() {
+	if ((${#PRETRAIN_DEFAULTS[@]} == 0)); then
+		local out line
+		out=$(cd "$ROOT" && go run ./cmd/pretrain --print-defaults) || die "cannot read pretrain's defaults (go run ./cmd/pretrain --print-defaults)"
+		while IFS= read -r line; do
+			[[ $line =~ ^[A-Z0-9_]+= ]] || die "pretrain --print-defaults: not NAME=value: $line"
+			eval "PRETRAIN_DEFAULTS[${line%%=*}]=${line#*=}" # the value is a shell word
+		done <<<"$out"
+	fi
+	[[ -v PRETRAIN_DEFAULTS[$1] ]] || die "pretrain --print-defaults has no $1"
+	setting "$1" "${PRETRAIN_DEFAULTS[$1]}" "$2"
+}
+
 usage() {
 	# shellcheck disable=SC2153 # HELP is the pipeline's
 	printf '%s\n\nSettings: a flag, or the environment variable beside it.\n\n' "$HELP"
