@@ -29,12 +29,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"syscall"
 
 	"github.com/alecthomas/kong"
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/augment"
+	"github.com/simclr-go/simclr/pkg/train"
 )
 
 func main() {
@@ -55,7 +57,7 @@ type cli struct {
 	Seed    uint64 `default:"0" help:"Random seed."`
 	Views   int    `default:"2" help:"Views per image."`
 	Epochs  int    `default:"1" help:"Passes over the input, each in a new order."`
-	Batch   int    `default:"256" help:"Images per output record batch (each batch holds views x batch rows)."`
+	Batch   int    `default:"${batch}" help:"Images per output record batch (each batch holds views x batch rows); the default is pretrain's, which a stream for pretrain needs."`
 	Shuffle bool   `default:"true" negatable:"" help:"Shuffle the images of each epoch."`
 	Workers int    `default:"0" help:"Goroutines that augment; 0 for one per CPU."`
 
@@ -73,7 +75,7 @@ func parse(args []string) (*cli, error) {
 		kong.Description("Write SimCLR views of an image table as an Arrow IPC stream: "+
 			"per record batch, the views of --batch images, view-major (rows i and i+batch are a pair), "+
 			"with columns index, label, image, view and epoch."),
-		augment.FlagVars())
+		augment.FlagVars(), kong.Vars{"batch": strconv.Itoa(train.DefaultConfig().Batch)})
 	if err != nil {
 		return nil, err
 	}

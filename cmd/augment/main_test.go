@@ -20,6 +20,7 @@ import (
 	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
 	"github.com/simclr-go/simclr/pkg/augment"
 	"github.com/simclr-go/simclr/pkg/cifar/cifartest"
+	"github.com/simclr-go/simclr/pkg/train"
 )
 
 // TestMain runs the command itself when re-executed by TestClosedPipe.
@@ -289,6 +290,17 @@ func TestBadInput(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// Without --batch, augment writes the batches pretrain takes by default.
+func TestDefaultBatchIsPretrains(t *testing.T) {
+	c, err := parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := train.DefaultConfig().Batch; c.Batch != want {
+		t.Errorf("--batch defaults to %d, pretrain's to %d", c.Batch, want)
 	}
 }
 
