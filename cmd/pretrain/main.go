@@ -38,6 +38,7 @@ import (
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/augment"
+	"github.com/simclr-go/simclr/pkg/flagdefaults"
 	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/plot"
 	"github.com/simclr-go/simclr/pkg/progress"
@@ -77,7 +78,7 @@ type cli struct {
 	BF16      bool   `name:"bf16" env:"PRETRAIN_BF16" help:"Multiply in bfloat16 with float32 accumulation (AVX512_BF16); weights, gradients and optimizer stay float32."`
 	Log       string `placeholder:"FILE" env:"PRETRAIN_LOG" help:"JSON-lines log of every step and epoch (default OUT_DIR/log.jsonl)."`
 
-	PrintDefaults bool `help:"Print the default of every flag that has one, as shell assignments (--warmup-epochs 10 as WARMUP_EPOCHS=10), and exit."`
+	PrintDefaults flagdefaults.Flag `help:"Print the default of every flag that has one, as shell assignments (--warmup-epochs 10 as WARMUP_EPOCHS=10), and exit."`
 
 	augment.Flags `embed:""`
 }
@@ -109,52 +110,29 @@ func formatFloat(v float32) string {
 	return g
 }
 
-func parse(args []string) (*cli, *kong.Kong, error) {
+// parse parses the command line; --print-defaults prints to stdout and
+// returns flagdefaults.ErrPrinted.
+func parse(args []string, stdout io.Writer) (*cli, error) {
 	var c cli
 	p, err := kong.New(&c, kong.Name("pretrain"),
 		kong.Description("SimCLR pretraining of ResNet-18 on an image table, to safetensors checkpoints."),
-		defaults(), augment.FlagVars())
+		defaults(), augment.FlagVars(), kong.Writers(stdout, os.Stderr))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if _, err := p.Parse(args); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return &c, p, nil
-}
-
-// printDefaults writes the default of each flag that has one as NAME=value,
-// NAME the flag's name in capitals with _ for - (the pipelines' settings
-// are named so), quoted for the shell where need be.
-func printDefaults(w io.Writer, app *kong.Application) error {
-	for _, f := range app.Flags {
-		if !f.HasDefault {
-			continue
-		}
-		name := strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if _, err := fmt.Fprintf(w, "%s=%s\n", name, shellQuote(f.Default)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// shellQuote returns s as a shell word: as it is when it holds no character
-// the shell treats specially, else in single quotes.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./+-,:") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return &c, nil
 }
 
 func run(args []string, stdout io.Writer) error {
-	c, p, err := parse(args)
+	c, err := parse(args, stdout)
+	if errors.Is(err, flagdefaults.ErrPrinted) {
+		return nil
+	}
 	if err != nil {
 		return err
-	}
-	if c.PrintDefaults {
-		return printDefaults(stdout, p.Model)
 	}
 	if c.Threads > 0 {
 		kern.SetThreads(c.Threads)

@@ -89,7 +89,7 @@ func TestBadInputs(t *testing.T) {
 // The flags' defaults are the reference recipe, train.DefaultConfig, and
 // --print-defaults prints them in a form that means the same as flags.
 func TestDefaults(t *testing.T) {
-	c, _, err := parse(nil)
+	c, err := parse(nil, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestDefaults(t *testing.T) {
 	}
 	// Given back as flags, the printed values are the defaults, those of
 	// the flags outside train.Config (--save-every, --limit...) too.
-	given, _, err := parse(flags)
+	given, err := parse(flags, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,14 +141,6 @@ func TestFormatFloat(t *testing.T) {
 	for v, want := range map[float32]string{3e-4: "3e-4", 0.5: "0.5", 0: "0", 0.9: "0.9", 1e6: "1e6", 12: "12", 1.5e-5: "1.5e-5"} {
 		if got := formatFloat(v); got != want {
 			t.Errorf("formatFloat(%g) = %q, want %q", v, got, want)
-		}
-	}
-}
-
-func TestShellQuote(t *testing.T) {
-	for s, want := range map[string]string{"runs/pretrain": "runs/pretrain", "": "''", "a b": "'a b'", "it's": `'it'\''s'`} {
-		if got := shellQuote(s); got != want {
-			t.Errorf("shellQuote(%q) = %s, want %s", s, got, want)
 		}
 	}
 }
