@@ -43,23 +43,27 @@ setting() {
 	printf -v "DEFAULT_$1" '%s' "$2"
 }
 
-# pretrain_setting NAME HELP declares a setting whose default is pretrain's
-# own: NAME's line of `pretrain --print-defaults` (--warmup-epochs is
-# WARMUP_EPOCHS), the reference recipe of train.DefaultConfig. pretrain runs
-# from the source (go run), so that the defaults are known before the tools
-# are built, for --help too.
-declare -A PRETRAIN_DEFAULTS=()
-pretrain_setting() {
-	if ((${#PRETRAIN_DEFAULTS[@]} == 0)); then
-		local out line
-		out=$(cd "$ROOT" && go run ./cmd/pretrain --print-defaults) || die "cannot read pretrain's defaults (go run ./cmd/pretrain --print-defaults)"
+# tool_setting TOOL[:KEY] NAME HELP declares a setting whose default is
+# the tool's own: line KEY (NAME if not given) of `TOOL --print-defaults`,
+# which names a flag's default as the pipelines name settings (--warmup-epochs
+# is WARMUP_EPOCHS). The tool runs from the source (go run), so that the
+# defaults are known before the tools are built, for --help too.
+declare -A TOOL_DEFAULTS=() # "TOOL KEY" -> value; "TOOL" -> read
+tool_setting() {
+	local tool=${1%%:*} key=${1#*:}
+	[[ $1 == *:* ]] || key=$2
+	if [[ ! -v TOOL_DEFAULTS[$tool] ]]; then
+		local out line k
+		out=$(cd "$ROOT" && go run "./cmd/$tool" --print-defaults) || die "cannot read $tool's defaults (go run ./cmd/$tool --print-defaults)"
 		while IFS= read -r line; do
-			[[ $line =~ ^[A-Z0-9_]+= ]] || die "pretrain --print-defaults: not NAME=value: $line"
-			eval "PRETRAIN_DEFAULTS[${line%%=*}]=${line#*=}" # the value is a shell word
+			[[ $line =~ ^[A-Z0-9_]+= ]] || die "$tool --print-defaults: not NAME=value: $line"
+			k=${line%%=*}
+			eval "TOOL_DEFAULTS[\"\$tool \$k\"]=${line#*=}" # the value is a shell word
 		done <<<"$out"
+		TOOL_DEFAULTS[$tool]=read
 	fi
-	[[ -v PRETRAIN_DEFAULTS[$1] ]] || die "pretrain --print-defaults has no $1"
-	setting "$1" "${PRETRAIN_DEFAULTS[$1]}" "$2"
+	[[ -v TOOL_DEFAULTS["$tool $key"] ]] || die "$tool --print-defaults has no $key"
+	setting "$2" "${TOOL_DEFAULTS["$tool $key"]}" "$3"
 }
 
 usage() {
