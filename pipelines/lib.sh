@@ -3,7 +3,8 @@
 # environment variables, stage bookkeeping, and one function per stage.
 #
 # A pipeline sets PIPELINE (its name) and HELP (its usage text), declares
-# its settings with `setting`, calls `parse_args "$@"`, then `setup`, then
+# its settings with `setting` (or `tool_setting`, for those whose default
+# is a tool's), calls `parse_args "$@"`, then `setup`, then
 # its stages. Each stage keeps a manifest entry in RUN_DIR/manifest/: the
 # settings it ran with (KEY.settings) and its wall time (KEY.seconds). A
 # stage is skipped when its manifest entry holds the current settings and

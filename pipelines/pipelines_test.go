@@ -2,8 +2,10 @@
 package pipelines
 
 import (
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -27,6 +29,7 @@ func toolDefaults(t *testing.T) map[string]string {
 			t.Skipf("no %s: %v", tool, err)
 		}
 	}
+	consult(t)
 	printed := map[string]map[string]string{}
 	for _, tool := range []string{"pretrain", "linprobe"} {
 		cmd := exec.Command("go", "run", "./cmd/"+tool, "--print-defaults")
@@ -107,6 +110,35 @@ func TestReadmeDefaults(t *testing.T) {
 	for name := range defaults {
 		if !seen[name] {
 			t.Errorf("README: no row for %s in the table of settings", name)
+		}
+	}
+}
+
+// consult reads what the pipelines and `go run` read in the child
+// processes: the scripts and the Go sources. go test caches a result by the
+// files the test itself opens, so without this a change to a default would
+// leave a stale pass in the cache.
+func consult(t *testing.T) {
+	t.Helper()
+	paths, err := filepath.Glob("*.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths = append(paths, "../go.mod", "../go.sum")
+	for _, dir := range []string{"../cmd", "../pkg"} {
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
+				paths = append(paths, path)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range paths {
+		if _, err := os.ReadFile(p); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
