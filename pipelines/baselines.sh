@@ -20,18 +20,18 @@ results.json and summary.md in RUN_DIR. Skipping, resuming and --from work
 as in pipelines/simclr-cifar10.sh."
 
 common_settings baselines
-setting EPOCHS 100 "supervised training epochs"
-setting BATCH 256 "images per supervised training step"
-setting LR 3e-4 "peak learning rate (Adam)"
-setting WARMUP_EPOCHS 10 "epochs of linear warmup before the cosine decay"
-setting STEM imagenet "encoder stem: imagenet or cifar"
-setting SEED 0 "seed of the random encoder, the supervised training and the probe"
-setting LIMIT 0 "train the supervised encoder on the first N training images (0: all)"
-setting MAX_STEPS 0 "stop supervised training after N steps in this invocation, to resume later (0: run to the end)"
-setting SAVE_EVERY 10 "save a checkpoint every N epochs"
+tool_setting pretrain EPOCHS "supervised training epochs"
+tool_setting pretrain BATCH "images per supervised training step"
+tool_setting pretrain LR "peak learning rate (Adam)"
+tool_setting pretrain WARMUP_EPOCHS "epochs of linear warmup before the cosine decay"
+tool_setting pretrain STEM "encoder stem: imagenet or cifar"
+tool_setting pretrain SEED "seed of the random encoder, the supervised training and the probe"
+tool_setting pretrain LIMIT "train the supervised encoder on the first N training images (0: all)"
+tool_setting pretrain MAX_STEPS "stop supervised training after N steps in this invocation, to resume later (0: run to the end)"
+tool_setting pretrain SAVE_EVERY "save a checkpoint every N epochs"
 setting EVAL_LIMIT 0 "extract and probe the first N images of each split (0: all)"
 setting KNN 200 "neighbours of the kNN classifier (0: off)"
-setting PROBE_EPOCHS 90 "epochs of the linear probe"
+tool_setting linprobe:EPOCHS PROBE_EPOCHS "epochs of the linear probe"
 parse_args "$@"
 setup
 TIMED_STAGES=(fetch random-extract random-probe supervised-pretrain supervised-extract supervised-probe)

@@ -3,7 +3,8 @@
 # environment variables, stage bookkeeping, and one function per stage.
 #
 # A pipeline sets PIPELINE (its name) and HELP (its usage text), declares
-# its settings with `setting`, calls `parse_args "$@"`, then `setup`, then
+# its settings with `setting` (or `tool_setting`, for those whose default
+# is a tool's), calls `parse_args "$@"`, then `setup`, then
 # its stages. Each stage keeps a manifest entry in RUN_DIR/manifest/: the
 # settings it ran with (KEY.settings) and its wall time (KEY.seconds). A
 # stage is skipped when its manifest entry holds the current settings and
@@ -41,6 +42,29 @@ setting() {
 	printf -v "$1" '%s' "${!1-$2}"
 	printf -v "HELP_$1" '%s' "$3"
 	printf -v "DEFAULT_$1" '%s' "$2"
+}
+
+# tool_setting TOOL[:KEY] NAME HELP declares a setting whose default is
+# the tool's own: line KEY (NAME if not given) of `TOOL --print-defaults`,
+# which names a flag's default as the pipelines name settings (--warmup-epochs
+# is WARMUP_EPOCHS). The tool runs from the source (go run), so that the
+# defaults are known before the tools are built, for --help too.
+declare -A TOOL_DEFAULTS=() # "TOOL KEY" -> value; "TOOL" -> read
+tool_setting() {
+	local tool=${1%%:*} key=${1#*:}
+	[[ $1 == *:* ]] || key=$2
+	if [[ ! -v TOOL_DEFAULTS[$tool] ]]; then
+		local out line k
+		out=$(cd "$ROOT" && go run "./cmd/$tool" --print-defaults) || die "cannot read $tool's defaults (go run ./cmd/$tool --print-defaults)"
+		while IFS= read -r line; do
+			[[ $line =~ ^[A-Z0-9_]+= ]] || die "$tool --print-defaults: not NAME=value: $line"
+			k=${line%%=*}
+			eval "TOOL_DEFAULTS[\"\$tool \$k\"]=${line#*=}" # the value is a shell word
+		done <<<"$out"
+		TOOL_DEFAULTS[$tool]=read
+	fi
+	[[ -v TOOL_DEFAULTS["$tool $key"] ]] || die "$tool --print-defaults has no $key"
+	setting "$2" "${TOOL_DEFAULTS["$tool $key"]}" "$3"
 }
 
 usage() {

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# SimCLR on CIFAR-10, end to end, by the reference recipe: ResNet-18 with
-# the ImageNet stem, 100 epochs of batch 256, Adam at 3e-4 with 10 warmup
-# epochs then cosine decay, NT-Xent at temperature 0.5; then the frozen
-# encoder's features, scored by a linear probe and a kNN classifier.
+# SimCLR on CIFAR-10, end to end, by the reference recipe: ResNet-18
+# pretrained with NT-Xent, Adam and a warmup then cosine decay, with
+# pretrain's defaults (train.DefaultConfig; --help lists them); then the
+# frozen encoder's features, scored by a linear probe and a kNN classifier.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -24,19 +24,19 @@ resumes from its newest checkpoint; changing its settings mid-run is refused
 (use --from pretrain, or another RUN_DIR)."
 
 common_settings simclr-cifar10
-setting EPOCHS 100 "pretraining epochs"
-setting BATCH 256 "images per pretraining step"
-setting LR 3e-4 "peak learning rate (Adam)"
-setting WARMUP_EPOCHS 10 "epochs of linear warmup before the cosine decay"
-setting TAU 0.5 "NT-Xent temperature"
-setting STEM imagenet "encoder stem: imagenet or cifar"
-setting SEED 0 "seed of pretraining, the preview and the probe"
-setting LIMIT 0 "pretrain on the first N training images (0: all)"
-setting MAX_STEPS 0 "stop pretraining after N steps in this invocation, to resume later (0: run to the end)"
-setting SAVE_EVERY 10 "save a checkpoint every N epochs"
+tool_setting pretrain EPOCHS "pretraining epochs"
+tool_setting pretrain BATCH "images per pretraining step"
+tool_setting pretrain LR "peak learning rate (Adam)"
+tool_setting pretrain WARMUP_EPOCHS "epochs of linear warmup before the cosine decay"
+tool_setting pretrain TAU "NT-Xent temperature"
+tool_setting pretrain STEM "encoder stem: imagenet or cifar"
+tool_setting pretrain SEED "seed of pretraining, the preview and the probe"
+tool_setting pretrain LIMIT "pretrain on the first N training images (0: all)"
+tool_setting pretrain MAX_STEPS "stop pretraining after N steps in this invocation, to resume later (0: run to the end)"
+tool_setting pretrain SAVE_EVERY "save a checkpoint every N epochs"
 setting EVAL_LIMIT 0 "extract and probe the first N images of each split (0: all)"
 setting KNN 200 "neighbours of the kNN classifier (0: off)"
-setting PROBE_EPOCHS 90 "epochs of the linear probe"
+tool_setting linprobe:EPOCHS PROBE_EPOCHS "epochs of the linear probe"
 parse_args "$@"
 setup
 TIMED_STAGES=(fetch preview pretrain extract probe)

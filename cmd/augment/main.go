@@ -26,16 +26,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"syscall"
 
 	"github.com/alecthomas/kong"
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/augment"
+	"github.com/simclr-go/simclr/pkg/train"
 )
 
 func main() {
@@ -56,7 +57,7 @@ type cli struct {
 	Seed    uint64 `default:"0" help:"Random seed."`
 	Views   int    `default:"2" help:"Views per image."`
 	Epochs  int    `default:"1" help:"Passes over the input, each in a new order."`
-	Batch   int    `default:"256" help:"Images per output record batch (each batch holds views x batch rows)."`
+	Batch   int    `default:"${batch}" help:"Images per output record batch (each batch holds views x batch rows); the default is pretrain's, which a stream for pretrain needs."`
 	Shuffle bool   `default:"true" negatable:"" help:"Shuffle the images of each epoch."`
 	Workers int    `default:"0" help:"Goroutines that augment; 0 for one per CPU."`
 
@@ -74,7 +75,7 @@ func parse(args []string) (*cli, error) {
 		kong.Description("Write SimCLR views of an image table as an Arrow IPC stream: "+
 			"per record batch, the views of --batch images, view-major (rows i and i+batch are a pair), "+
 			"with columns index, label, image, view and epoch."),
-		augment.FlagVars())
+		augment.FlagVars(), kong.Vars{"batch": strconv.Itoa(train.DefaultConfig().Batch)})
 	if err != nil {
 		return nil, err
 	}
@@ -121,15 +122,11 @@ func run(args []string, stdout io.Writer) error {
 	return writeViews(c, t, stdout)
 }
 
-// table is an image table held in memory.
+// table is an image table held in memory, with its metadata.
 type table struct {
-	index  []int32
-	label  []uint8
-	pixels []uint8
-	meta   map[string]string
+	augment.Images
+	meta map[string]string
 }
-
-func (t *table) len() int { return len(t.label) }
 
 // readTable reads the rows of the image table at path, at most limit of them
 // unless limit is negative.
@@ -148,30 +145,30 @@ func readTable(path string, limit int) (*table, error) {
 		}
 	}
 	t := &table{meta: r.Metadata()}
-	for (limit < 0 || t.len() < limit) && r.Next() {
+	for (limit < 0 || t.Len() < limit) && r.Next() {
 		b := r.Batch()
 		n := b.Len()
 		if limit >= 0 {
-			n = min(n, limit-t.len())
+			n = min(n, limit-t.Len())
 		}
-		t.index = append(t.index, b.Index[:n]...)
-		t.label = append(t.label, b.Label[:n]...)
-		t.pixels = append(t.pixels, b.Pixels[:n*arrowio.ImageSize]...)
+		t.Index = append(t.Index, b.Index[:n]...)
+		t.Label = append(t.Label, b.Label[:n]...)
+		t.Pixels = append(t.Pixels, b.Pixels[:n*arrowio.ImageSize]...)
 	}
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	if t.len() == 0 {
+	if t.Len() == 0 {
 		return nil, fmt.Errorf("%s: no images", path)
 	}
 	return t, nil
 }
 
 // order returns the order in which epoch visits the n images of the table:
-// the same permutation pretrain draws in-process for the same seed.
+// augment.Order, the order pretrain trains in, unless not shuffled.
 func order(n int, seed uint64, epoch int, shuffle bool) []int {
 	if shuffle {
-		return rand.New(rand.NewPCG(seed, uint64(epoch))).Perm(n)
+		return augment.Order(seed, epoch, n)
 	}
 	perm := make([]int, n)
 	for i := range perm {

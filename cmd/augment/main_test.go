@@ -20,6 +20,7 @@ import (
 	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
 	"github.com/simclr-go/simclr/pkg/augment"
 	"github.com/simclr-go/simclr/pkg/cifar/cifartest"
+	"github.com/simclr-go/simclr/pkg/train"
 )
 
 // TestMain runs the command itself when re-executed by TestClosedPipe.
@@ -133,9 +134,15 @@ func TestStream(t *testing.T) {
 		}
 		orders[bi/3] = append(orders[bi/3], b.index[:k]...)
 	}
+	// Each epoch in augment.Order, the order pretrain trains in when it
+	// augments in-process.
 	for e, o := range orders {
-		if !slices.Equal(slices.Sorted(slices.Values(o)), imgs.Index) {
-			t.Errorf("epoch %d visits %v, want each image once", e, o)
+		var want []int32
+		for _, row := range augment.Order(9, e, len(imgs.Index)) {
+			want = append(want, imgs.Index[row])
+		}
+		if !slices.Equal(o, want) {
+			t.Errorf("epoch %d visits %v, want %v", e, o, want)
 		}
 	}
 	if slices.Equal(orders[0], orders[1]) || slices.Equal(orders[0], imgs.Index) {
@@ -283,6 +290,17 @@ func TestBadInput(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// Without --batch, augment writes the batches pretrain takes by default.
+func TestDefaultBatchIsPretrains(t *testing.T) {
+	c, err := parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := train.DefaultConfig().Batch; c.Batch != want {
+		t.Errorf("--batch defaults to %d, pretrain's to %d", c.Batch, want)
 	}
 }
 

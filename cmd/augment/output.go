@@ -48,7 +48,7 @@ func viewSchema(c *cli, in map[string]string, images int) (*arrow.Schema, error)
 // writeViews writes c.Epochs passes of views of t, one record batch per batch
 // of images.
 func writeViews(c *cli, t *table, stdout io.Writer) error {
-	schema, err := viewSchema(c, t.meta, t.len())
+	schema, err := viewSchema(c, t.meta, t.Len())
 	if err != nil {
 		return err
 	}
@@ -58,9 +58,8 @@ func writeViews(c *cli, t *table, stdout io.Writer) error {
 	}
 	defer w.Abort()
 
-	cfg, n, rows := c.Config(), t.len(), c.Batch*c.Views
-	src := make([]uint8, c.Batch*augment.ImageLen)
-	indices := make([]int, c.Batch)
+	n, rows := t.Len(), c.Batch*c.Views
+	views := augment.Batcher{Config: c.Config(), Seed: c.Seed, Views: c.Views, Workers: c.Workers}
 	b := arrowio.ImageBatch{
 		Index:  make([]int32, rows),
 		Label:  make([]uint8, rows),
@@ -72,14 +71,10 @@ func writeViews(c *cli, t *table, stdout io.Writer) error {
 		for start := 0; start < n; start += c.Batch {
 			ids := perm[start:min(start+c.Batch, n)]
 			k, m := len(ids), len(ids)*c.Views
-			for i, id := range ids {
-				copy(src[i*augment.ImageLen:], t.pixels[id*augment.ImageLen:(id+1)*augment.ImageLen])
-				indices[i] = int(t.index[id])
-			}
-			cfg.Batch(b.Pixels[:m*augment.ImageLen], src[:k*augment.ImageLen], c.Seed, epoch, indices[:k], c.Views, c.Workers)
+			views.Batch(b.Pixels[:m*augment.ImageLen], t.Images, epoch, ids)
 			for r := range m {
 				id := ids[r%k]
-				b.Index[r], b.Label[r] = t.index[id], t.label[id]
+				b.Index[r], b.Label[r] = t.Index[id], t.Label[id]
 				b.Extra[colView][r], b.Extra[colEpoch][r] = int32(r/k), int32(epoch)
 			}
 			// The columns in schema order: index, label, image, view, epoch.

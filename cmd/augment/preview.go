@@ -15,15 +15,15 @@ import (
 func previewGrid(cfg augment.Config, seed uint64, t *table, views, scale int) *image.RGBA {
 	gap := 2 * scale
 	cell := augment.Size*scale + gap
-	grid := image.NewRGBA(image.Rect(0, 0, gap+(1+views)*cell+gap, gap+t.len()*cell))
+	grid := image.NewRGBA(image.Rect(0, 0, gap+(1+views)*cell+gap, gap+t.Len()*cell))
 	draw.Draw(grid, grid.Bounds(), image.NewUniform(color.RGBA{48, 48, 48, 255}), image.Point{}, draw.Src)
 	view := make([]uint8, augment.ImageLen)
-	for i := range t.len() {
-		src := t.pixels[i*augment.ImageLen : (i+1)*augment.ImageLen]
+	for i := range t.Len() {
+		src := t.Pixels[i*augment.ImageLen : (i+1)*augment.ImageLen]
 		y := gap + i*cell
 		drawImage(grid, gap, y, src, scale)
 		for v := range views {
-			cfg.View(view, src, seed, 0, int(t.index[i]), v)
+			cfg.View(view, src, seed, 0, int(t.Index[i]), v)
 			drawImage(grid, 2*gap+(1+v)*cell, y, view, scale)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/simclr-go/simclr/pkg/atomicfile"
 	"github.com/simclr-go/simclr/pkg/features"
+	"github.com/simclr-go/simclr/pkg/flagdefaults"
 	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/linprobe"
 )
@@ -52,17 +54,31 @@ standardised with their own mean and standard deviation, coloured by class.`
 type cli struct {
 	Train       string  `required:"" placeholder:"FILE" env:"LINPROBE_TRAIN" help:"Feature table of the training set (- for standard input)."`
 	Test        string  `required:"" placeholder:"FILE" env:"LINPROBE_TEST" help:"Feature table of the test set (- for standard input)."`
-	Epochs      int     `default:"90" env:"LINPROBE_EPOCHS" help:"Training epochs."`
-	BatchSize   int     `default:"256" env:"LINPROBE_BATCH_SIZE" help:"Rows per SGD step."`
-	LR          float64 `name:"lr" default:"0.1" env:"LINPROBE_LR" help:"Initial learning rate, decayed to 0 along a cosine."`
-	Momentum    float64 `default:"0.9" env:"LINPROBE_MOMENTUM" help:"Nesterov momentum."`
-	Standardize bool    `default:"true" negatable:"" env:"LINPROBE_STANDARDIZE" help:"Standardise each feature with the training set's mean and standard deviation (default on)."`
-	Seed        uint64  `default:"0" env:"LINPROBE_SEED" help:"Seed of the initial weights and the shuffles."`
+	Epochs      int     `default:"${epochs}" env:"LINPROBE_EPOCHS" help:"Training epochs."`
+	BatchSize   int     `default:"${batch_size}" env:"LINPROBE_BATCH_SIZE" help:"Rows per SGD step."`
+	LR          float64 `name:"lr" default:"${lr}" env:"LINPROBE_LR" help:"Initial learning rate, decayed to 0 along a cosine."`
+	Momentum    float64 `default:"${momentum}" env:"LINPROBE_MOMENTUM" help:"Nesterov momentum."`
+	Standardize bool    `default:"${standardize}" negatable:"" env:"LINPROBE_STANDARDIZE" help:"Standardise each feature with the training set's mean and standard deviation (default on)."`
+	Seed        uint64  `default:"${seed}" env:"LINPROBE_SEED" help:"Seed of the initial weights and the shuffles."`
 	KNN         int     `name:"knn" placeholder:"K" env:"LINPROBE_KNN" help:"Also report the weighted kNN accuracy with K neighbours (200 is usual; 0: off)."`
-	KNNTemp     float64 `name:"knn-temperature" default:"0.1" env:"LINPROBE_KNN_TEMPERATURE" help:"Temperature of the kNN vote weights exp(sim/T)."`
+	KNNTemp     float64 `name:"knn-temperature" default:"${knn_temperature}" env:"LINPROBE_KNN_TEMPERATURE" help:"Temperature of the kNN vote weights exp(sim/T)."`
 	Report      string  `placeholder:"FILE" env:"LINPROBE_REPORT" help:"Also write the results as JSON to FILE."`
 	Map         string  `placeholder:"FILE" env:"LINPROBE_MAP" help:"Also draw the test features' first two principal components (of the standardised features), coloured by class, as a PNG to FILE."`
 	Threads     int     `env:"LINPROBE_THREADS" help:"CPU cores to use (0: all)."`
+
+	PrintDefaults flagdefaults.Flag `help:"Print the default of every flag that has one, as shell assignments (--epochs 90 as EPOCHS=90), and exit."`
+}
+
+// defaults gives the flags their defaults, linprobe.DefaultConfig and the
+// usual kNN temperature, as kong variables.
+func defaults() kong.Vars {
+	c := linprobe.DefaultConfig()
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	return kong.Vars{
+		"epochs": strconv.Itoa(c.Epochs), "batch_size": strconv.Itoa(c.BatchSize), "lr": f(c.LR), "momentum": f(c.Momentum),
+		"standardize": strconv.FormatBool(c.Standardize), "seed": strconv.FormatUint(c.Seed, 10),
+		"knn_temperature": f(linprobe.DefaultTemperature),
+	}
 }
 
 func main() {
@@ -74,7 +90,10 @@ func main() {
 
 // run parses args and evaluates, with progress on stderr if it is a terminal.
 func run(args []string, stdout io.Writer, stderr *os.File) error {
-	c, err := parse(args)
+	c, err := parse(args, stdout)
+	if errors.Is(err, flagdefaults.ErrPrinted) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -85,9 +104,12 @@ func run(args []string, stdout io.Writer, stderr *os.File) error {
 	return c.evaluate(stdout, progress)
 }
 
-func parse(args []string) (*cli, error) {
+// parse parses the command line; --print-defaults prints to stdout and
+// returns flagdefaults.ErrPrinted.
+func parse(args []string, stdout io.Writer) (*cli, error) {
 	var c cli
-	k, err := kong.New(&c, kong.Name("linprobe"), kong.Description(description), kong.UsageOnError())
+	k, err := kong.New(&c, kong.Name("linprobe"), kong.Description(description), kong.UsageOnError(),
+		defaults(), kong.Writers(stdout, os.Stderr))
 	if err != nil {
 		return nil, err
 	}

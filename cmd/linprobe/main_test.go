@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -52,7 +53,7 @@ func separable(n, dim int, seed uint64) ([]uint8, []float32) {
 // mustParse parses args as main does.
 func mustParse(t *testing.T, args ...string) *cli {
 	t.Helper()
-	c, err := parse(args)
+	c, err := parse(args, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +68,24 @@ func TestDefaults(t *testing.T) {
 	if c.KNN != 0 || c.KNNTemp != linprobe.DefaultTemperature {
 		t.Errorf("kNN %d, temperature %g: want off, %g", c.KNN, c.KNNTemp, linprobe.DefaultTemperature)
 	}
+	// --print-defaults needs neither --train nor --test, and what it prints,
+	// given back as flags, is the defaults.
+	var out bytes.Buffer
+	if err := run([]string{"--print-defaults"}, &out, os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), fmt.Sprintf("EPOCHS=%d\n", linprobe.DefaultConfig().Epochs)) {
+		t.Errorf("--print-defaults printed\n%s\nwithout EPOCHS=%d", out.String(), linprobe.DefaultConfig().Epochs)
+	}
+	flags := []string{"--train", "a", "--test", "b"}
+	for _, line := range strings.Fields(out.String()) {
+		name, value, _ := strings.Cut(line, "=")
+		flags = append(flags, "--"+strings.ToLower(strings.ReplaceAll(name, "_", "-"))+"="+value)
+	}
+	if given := mustParse(t, flags...); *given != *c {
+		t.Errorf("%v gives\n%+v, want the defaults\n%+v", flags, *given, *c)
+	}
+
 	t.Setenv("LINPROBE_SEED", "7")
 	c = mustParse(t, "--train", "a", "--test", "b", "--no-standardize", "--knn", "200")
 	if c.Seed != 7 || c.Standardize || c.KNN != 200 {

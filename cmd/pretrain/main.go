@@ -14,6 +14,10 @@
 // to --out-dir as simclr_epochNNN.safetensors every --save-every epochs and
 // at the end; Ctrl-C saves one where the run stands and exits. --resume
 // continues a run bit for bit under the checkpoint's own settings.
+//
+// The defaults are the reference recipe, train.DefaultConfig;
+// --print-defaults prints every flag's default as a shell assignment
+// (EPOCHS=100), and the pipelines take theirs from it.
 package main
 
 import (
@@ -21,9 +25,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,6 +38,7 @@ import (
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/augment"
+	"github.com/simclr-go/simclr/pkg/flagdefaults"
 	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/plot"
 	"github.com/simclr-go/simclr/pkg/progress"
@@ -38,7 +46,7 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "pretrain: %v\n", err)
 		os.Exit(1)
 	}
@@ -49,19 +57,19 @@ type cli struct {
 	OutDir string `default:"runs/pretrain" env:"PRETRAIN_OUT_DIR" help:"Directory for checkpoints, the JSON-lines log and the loss curve."`
 	Resume string `placeholder:"CHECKPOINT" env:"PRETRAIN_RESUME" help:"Continue the run saved in this checkpoint, under its own settings."`
 
-	Objective    string  `default:"simclr" enum:"simclr,supervised" env:"PRETRAIN_OBJECTIVE" help:"simclr (NT-Xent over two views) or supervised (cross-entropy on labels through a Linear(512,10) 'fc', one crop-and-flip view: colour jitter, grayscale and blur off)."`
-	Stem         string  `default:"imagenet" enum:"imagenet,cifar" env:"PRETRAIN_STEM" help:"Encoder stem: imagenet (7x7/2 conv + max-pool, as the reference recipe) or cifar (3x3/1 conv, the paper's CIFAR variant)."`
-	Epochs       int     `default:"100" env:"PRETRAIN_EPOCHS" help:"Passes over the images."`
-	Batch        int     `default:"256" env:"PRETRAIN_BATCH" help:"Images per step (two views each)."`
-	Tau          float32 `default:"0.5" env:"PRETRAIN_TAU" help:"NT-Xent temperature."`
-	Optimizer    string  `default:"adam" enum:"adam,sgd,lars" env:"PRETRAIN_OPTIMIZER" help:"Optimizer: adam, sgd (momentum) or lars."`
-	LR           float32 `default:"3e-4" env:"PRETRAIN_LR" help:"Peak learning rate."`
-	Momentum     float32 `default:"0.9" env:"PRETRAIN_MOMENTUM" help:"Momentum of sgd and lars."`
-	WeightDecay  float32 `default:"0" env:"PRETRAIN_WEIGHT_DECAY" help:"Weight decay (L2; lars skips biases and batch norms)."`
-	WarmupEpochs int     `default:"10" env:"PRETRAIN_WARMUP_EPOCHS" help:"Epochs of linear warmup before the cosine decay."`
-	ProjHidden   int     `default:"512" env:"PRETRAIN_PROJ_HIDDEN" help:"Width of the projection head's hidden layers."`
-	ProjOut      int     `default:"512" env:"PRETRAIN_PROJ_OUT" help:"Width of the projection."`
-	Seed         uint64  `default:"0" env:"PRETRAIN_SEED" help:"Seed of initialisation, shuffling and augmentation."`
+	Objective    string  `default:"${objective}" enum:"simclr,supervised" env:"PRETRAIN_OBJECTIVE" help:"simclr (NT-Xent over two views) or supervised (cross-entropy on labels through a Linear(512,10) 'fc', one crop-and-flip view: colour jitter, grayscale and blur off)."`
+	Stem         string  `default:"${stem}" enum:"imagenet,cifar" env:"PRETRAIN_STEM" help:"Encoder stem: imagenet (7x7/2 conv + max-pool, as the reference recipe) or cifar (3x3/1 conv, the paper's CIFAR variant)."`
+	Epochs       int     `default:"${epochs}" env:"PRETRAIN_EPOCHS" help:"Passes over the images."`
+	Batch        int     `default:"${batch}" env:"PRETRAIN_BATCH" help:"Images per step (two views each)."`
+	Tau          float32 `default:"${tau}" env:"PRETRAIN_TAU" help:"NT-Xent temperature."`
+	Optimizer    string  `default:"${optimizer}" enum:"adam,sgd,lars" env:"PRETRAIN_OPTIMIZER" help:"Optimizer: adam, sgd (momentum) or lars."`
+	LR           float32 `default:"${lr}" env:"PRETRAIN_LR" help:"Peak learning rate."`
+	Momentum     float32 `default:"${momentum}" env:"PRETRAIN_MOMENTUM" help:"Momentum of sgd and lars."`
+	WeightDecay  float32 `default:"${weight_decay}" env:"PRETRAIN_WEIGHT_DECAY" help:"Weight decay (L2; lars skips biases and batch norms)."`
+	WarmupEpochs int     `default:"${warmup_epochs}" env:"PRETRAIN_WARMUP_EPOCHS" help:"Epochs of linear warmup before the cosine decay."`
+	ProjHidden   int     `default:"${proj_hidden}" env:"PRETRAIN_PROJ_HIDDEN" help:"Width of the projection head's hidden layers."`
+	ProjOut      int     `default:"${proj_out}" env:"PRETRAIN_PROJ_OUT" help:"Width of the projection."`
+	Seed         uint64  `default:"${seed}" env:"PRETRAIN_SEED" help:"Seed of initialisation, shuffling and augmentation."`
 
 	SaveEvery int    `default:"10" env:"PRETRAIN_SAVE_EVERY" help:"Save a checkpoint every this many epochs (and always at the end)."`
 	MaxSteps  int    `default:"0" env:"PRETRAIN_MAX_STEPS" help:"Stop after this many steps in this invocation (0: run to the end); a checkpoint is saved."`
@@ -70,21 +78,63 @@ type cli struct {
 	Precision string `default:"auto" enum:"auto,fp32,bf16" env:"PRETRAIN_PRECISION" help:"What the encoder's convolutions multiply in: auto (bf16 only where this CPU runs it faster; stderr says which and why), fp32, or bf16 (bfloat16 inputs, float32 accumulation; head, loss, weight gradients, weights and optimizer stay float32). A resumed run keeps its checkpoint's."`
 	Log       string `placeholder:"FILE" env:"PRETRAIN_LOG" help:"JSON-lines log of every step and epoch (default OUT_DIR/log.jsonl)."`
 
+	PrintDefaults flagdefaults.Flag `help:"Print the default of every flag that has one, as shell assignments (--warmup-epochs 10 as WARMUP_EPOCHS=10), and exit."`
+
 	prec     kern.Precision // --precision resolved on this CPU
 	precNote string         // why, or a warning
 
 	augment.Flags `embed:""`
 }
 
-func run(args []string) error {
+// defaults gives the flags of train.Config their defaults, the reference
+// recipe of train.DefaultConfig, as kong variables.
+func defaults() kong.Vars {
+	c := train.DefaultConfig()
+	i := strconv.Itoa
+	return kong.Vars{
+		"objective": c.Objective, "stem": c.Stem, "epochs": i(c.Epochs), "batch": i(c.Batch), "tau": formatFloat(c.Tau),
+		"optimizer": c.Optimizer, "lr": formatFloat(c.LR), "momentum": formatFloat(c.Momentum), "weight_decay": formatFloat(c.WeightDecay),
+		"warmup_epochs": i(c.WarmupEpochs), "proj_hidden": i(c.ProjHidden), "proj_out": i(c.ProjOut),
+		"seed": strconv.FormatUint(c.Seed, 10),
+	}
+}
+
+// formatFloat writes v as a person would, the shorter of 0.0003 and 3e-4:
+// the help shows the recipe as it is usually written, and the pipelines,
+// which take their defaults from --print-defaults, record lr=3e-4 in their
+// manifests as they did before, so that runs in progress still resume.
+func formatFloat(v float32) string {
+	g := strconv.FormatFloat(float64(v), 'g', -1, 32)
+	mant, exp, _ := strings.Cut(strconv.FormatFloat(float64(v), 'e', -1, 32), "e")
+	n, _ := strconv.Atoi(exp)
+	if e := mant + "e" + strconv.Itoa(n); len(e) < len(g) {
+		return e
+	}
+	return g
+}
+
+// parse parses the command line; --print-defaults prints to stdout and
+// returns flagdefaults.ErrPrinted.
+func parse(args []string, stdout io.Writer) (*cli, error) {
 	var c cli
 	p, err := kong.New(&c, kong.Name("pretrain"),
 		kong.Description("SimCLR pretraining of ResNet-18 on an image table, to safetensors checkpoints."),
-		augment.FlagVars())
+		defaults(), augment.FlagVars(), kong.Writers(stdout, os.Stderr))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := p.Parse(args); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func run(args []string, stdout io.Writer) error {
+	c, err := parse(args, stdout)
+	if errors.Is(err, flagdefaults.ErrPrinted) {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	if c.Threads > 0 {
@@ -93,7 +143,7 @@ func run(args []string) error {
 	if c.prec, c.precNote, err = kern.Active().Choose(c.Precision); err != nil {
 		return fmt.Errorf("--precision: %w", err)
 	}
-	t, err := trainer(&c)
+	t, err := trainer(c)
 	if err != nil {
 		return err
 	}
@@ -111,7 +161,7 @@ func run(args []string) error {
 	defer logf.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return loop(ctx, stop, t, &c, json.NewEncoder(logf))
+	return loop(ctx, stop, t, c, json.NewEncoder(logf))
 }
 
 func (c *cli) config() train.Config {

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/cifar/cifartest"
 	"github.com/simclr-go/simclr/pkg/safetensors"
+	"github.com/simclr-go/simclr/pkg/train"
 )
 
 // writeImages writes n synthetic images as an image table.
@@ -30,11 +34,11 @@ func TestStopAndResume(t *testing.T) {
 	in, out := writeImages(t, 8), t.TempDir()
 	small := []string{in, "--out-dir", out, "--batch", "4", "--epochs", "1", "--warmup-epochs", "0",
 		"--proj-hidden", "16", "--proj-out", "8", "--threads", "1"}
-	if err := run(append(small, "--max-steps", "1")); err != nil {
+	if err := run(append(small, "--max-steps", "1"), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	step := filepath.Join(out, "simclr_epoch000_step00001.safetensors")
-	if err := run(append(small, "--resume", step)); err != nil {
+	if err := run(append(small, "--resume", step), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"simclr_epoch001.safetensors", "log.jsonl", "loss.png"} {
@@ -75,9 +79,68 @@ func TestBadInputs(t *testing.T) {
 		if tc.name == "missing input" {
 			args = append(tc.args, "--out-dir", dir)
 		}
-		err := run(args)
+		err := run(args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// The flags' defaults are the reference recipe, train.DefaultConfig, and
+// --print-defaults prints them in a form that means the same as flags.
+func TestDefaults(t *testing.T) {
+	c, err := parse(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.config(), train.DefaultConfig(); got != want {
+		t.Errorf("the flags' defaults are\n%+v, want train.DefaultConfig\n%+v", got, want)
+	}
+
+	var out bytes.Buffer
+	if err := run([]string{"--print-defaults"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	want := train.DefaultConfig()
+	printed := map[string]string{}
+	var flags []string
+	for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		name, value, ok := strings.Cut(line, "=")
+		if !ok || name != strings.ToUpper(name) || strings.ContainsAny(value, `'" $`) {
+			t.Fatalf("line %q: want NAME=value, a plain shell word", line)
+		}
+		printed[name] = value
+		flags = append(flags, "--"+strings.ToLower(strings.ReplaceAll(name, "_", "-"))+"="+value)
+	}
+	for name, v := range map[string]string{
+		"OBJECTIVE": want.Objective, "STEM": want.Stem, "EPOCHS": strconv.Itoa(want.Epochs), "BATCH": strconv.Itoa(want.Batch),
+		"LR": formatFloat(want.LR), "TAU": formatFloat(want.Tau), "WARMUP_EPOCHS": strconv.Itoa(want.WarmupEpochs),
+		"SEED": strconv.FormatUint(want.Seed, 10),
+	} {
+		if printed[name] != v {
+			t.Errorf("--print-defaults: %s=%q, want %q", name, printed[name], v)
+		}
+	}
+	for _, name := range []string{"HELP", "PRINT_DEFAULTS", "RESUME", "BF16"} {
+		if v, ok := printed[name]; ok {
+			t.Errorf("--print-defaults prints %s=%s, a flag without a default", name, v)
+		}
+	}
+	// Given back as flags, the printed values are the defaults, those of
+	// the flags outside train.Config (--save-every, --limit...) too.
+	given, err := parse(flags, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *given != *c {
+		t.Errorf("%v gives\n%+v, want the defaults\n%+v", flags, *given, *c)
+	}
+}
+
+func TestFormatFloat(t *testing.T) {
+	for v, want := range map[float32]string{3e-4: "3e-4", 0.5: "0.5", 0: "0", 0.9: "0.9", 1e6: "1e6", 12: "12", 1.5e-5: "1.5e-5"} {
+		if got := formatFloat(v); got != want {
+			t.Errorf("formatFloat(%g) = %q, want %q", v, got, want)
 		}
 	}
 }

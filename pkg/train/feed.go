@@ -1,10 +1,6 @@
 package train
 
-import (
-	"math/rand/v2"
-
-	"github.com/simclr-go/simclr/pkg/augment"
-)
+import "github.com/simclr-go/simclr/pkg/augment"
 
 // batch is one step's input: V views of B images as normalised NHWC
 // floats, view-major (view 0 of every image, then view 1), the layout
@@ -23,11 +19,6 @@ type feeder struct {
 	quit      chan struct{}
 }
 
-// order is epoch's permutation of the dataset.
-func order(seed uint64, epoch, n int) []int {
-	return rand.New(rand.NewPCG(seed, uint64(epoch))).Perm(n)
-}
-
 func newFeeder(t *Trainer) *feeder {
 	f := &feeder{out: make(chan *batch, 1), free: make(chan *batch, 2), quit: make(chan struct{})}
 	nv, b := t.obj.views(), t.Cfg.Batch
@@ -39,25 +30,23 @@ func newFeeder(t *Trainer) *feeder {
 		go f.fromStream(t.stream, nv, b, t.GlobalStep())
 		return f
 	}
-	cfg, data, seed := t.Cfg, t.data, t.Cfg.Seed
+	data, epochs := t.data, t.Cfg.Epochs
 	epoch, step, spe := t.Epoch, t.Step, t.StepsPerEpoch()
+	aug := augment.Batcher{Config: t.Cfg.Augment, Seed: t.Cfg.Seed, Views: nv, Workers: 1}
 	go func() {
-		src := make([]uint8, b*augment.ImageLen)
 		pix := make([]uint8, views*augment.ImageLen)
-		idx := make([]int, b)
-		for ; epoch < cfg.Epochs; epoch, step = epoch+1, 0 {
-			perm := order(seed, epoch, data.Len())
+		for ; epoch < epochs; epoch, step = epoch+1, 0 {
+			perm := augment.Order(aug.Seed, epoch, data.Len())
 			for ; step < spe; step++ {
 				bt := f.take()
 				if bt == nil {
 					return
 				}
-				for i, p := range perm[step*b : (step+1)*b] {
-					copy(src[i*augment.ImageLen:], data.Pixels[p*augment.ImageLen:(p+1)*augment.ImageLen])
-					idx[i] = int(data.Index[p])
+				rows := perm[step*b : (step+1)*b]
+				aug.Batch(pix, data, epoch, rows)
+				for i, p := range rows {
 					bt.labels[i] = data.Label[p]
 				}
-				cfg.Augment.Batch(pix, src, seed, epoch, idx, nv, 1)
 				augment.ToNHWC(bt.x, pix, augment.CIFAR10Mean, augment.CIFAR10Std)
 				if !f.send(bt) {
 					return

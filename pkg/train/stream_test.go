@@ -13,7 +13,7 @@ import (
 )
 
 // viewStream writes what `augment --seed S --batch B --epochs E` writes for
-// data: each epoch in order(seed, epoch), B images a record batch,
+// data: each epoch in augment.Order(seed, epoch), B images a record batch,
 // view-major, with the metadata pretrain reads.
 func viewStream(t *testing.T, cfg Config, data Dataset) *bytes.Buffer {
 	t.Helper()
@@ -28,7 +28,7 @@ func viewStream(t *testing.T, cfg Config, data Dataset) *bytes.Buffer {
 	src, pix := make([]uint8, b*augment.ImageLen), make([]uint8, rows*augment.ImageLen)
 	idx := make([]int, b)
 	for epoch := range cfg.Epochs {
-		perm := order(cfg.Seed, epoch, data.Len())
+		perm := augment.Order(cfg.Seed, epoch, data.Len())
 		for step := 0; (step+1)*b <= data.Len(); step++ {
 			index, label, view, ep := make([]int32, rows), make([]uint8, rows), make([]int32, rows), make([]int32, rows)
 			for i, p := range perm[step*b : (step+1)*b] {

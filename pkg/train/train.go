@@ -58,15 +58,9 @@ func DefaultConfig() Config {
 	}
 }
 
-// Dataset is the images a run trains on, CHW uint8, in table order.
-type Dataset struct {
-	Pixels []uint8 // len(Index)*augment.ImageLen
-	Index  []int32 // each image's index in its split, which seeds its views
-	Label  []uint8 // each image's class (the supervised objective's target)
-}
-
-// Len is the number of images.
-func (d Dataset) Len() int { return len(d.Index) }
+// Dataset is the images a run trains on, CHW uint8, in table order; each
+// image's index in its split seeds its views.
+type Dataset = augment.Images
 
 // Trainer holds the model, optimizer and position of a run.
 type Trainer struct {
