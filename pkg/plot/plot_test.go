@@ -1,6 +1,7 @@
 package plot
 
 import (
+	"image"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -24,16 +25,24 @@ func TestCharts(t *testing.T) {
 		if err := draw(path); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(f)
-		f.Close()
-		if err != nil || img.Bounds().Dx() != width {
-			t.Fatalf("%s: not a %d-wide PNG: %v", name, width, err)
+		if img := decode(t, path); img.Bounds().Dx() != width {
+			t.Fatalf("%s: not %d wide", name, width)
 		}
 	}
+}
+
+func decode(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return img
 }
 
 // The loss and kNN picture is two charts tall, and refuses accuracies
@@ -43,14 +52,8 @@ func TestLossAndKNN(t *testing.T) {
 	if err := LossAndKNN(path, "loss", []float64{6.2, 5.9}, []int{1, 2}, []float64{0.2, 0.25}); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil || img.Bounds().Dy() != 2*height {
-		t.Fatalf("not a %d-high PNG: %v", 2*height, err)
+	if img := decode(t, path); img.Bounds().Dy() != 2*height {
+		t.Fatalf("not %d high", 2*height)
 	}
 	if err := LossAndKNN(path, "loss", []float64{6.2}, []int{1}, nil); err == nil {
 		t.Error("an epoch without its accuracy was drawn")
