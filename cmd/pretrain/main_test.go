@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/cifar/cifartest"
 	"github.com/simclr-go/simclr/pkg/safetensors"
+	"github.com/simclr-go/simclr/pkg/train"
 )
 
 // writeImages writes n synthetic images as an image table.
@@ -78,6 +81,66 @@ func TestBadInputs(t *testing.T) {
 		err := run(args)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// --monitor logs a kNN accuracy after every epoch and draws it below the
+// loss, and the run ends with the same checkpoint as without it, tensor for
+// tensor and bit for bit.
+func TestMonitor(t *testing.T) {
+	in, queries := writeImages(t, 8), writeImages(t, 6)
+	small := []string{in, "--batch", "4", "--epochs", "2", "--warmup-epochs", "0",
+		"--proj-hidden", "16", "--proj-out", "8", "--threads", "1"}
+	plain, monitored := t.TempDir(), t.TempDir()
+	if err := run(append(small, "--out-dir", plain)); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(append(small, "--out-dir", monitored, "--monitor", queries, "--monitor-k", "3", "--monitor-bank", "5")); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := train.ReadMonitorLog(filepath.Join(monitored, "log.jsonl"), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0].Epoch != 1 || recs[1].Epoch != 2 || recs[1].Queries != 6 || recs[1].Bank != 5 || recs[1].K != 3 {
+		t.Errorf("monitor records %+v, want epochs 1 and 2 of 6 queries, 5 bank images, k 3", recs)
+	}
+	f, err := os.Open(filepath.Join(monitored, "loss.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if cfg, err := png.DecodeConfig(f); err != nil || cfg.Height <= cfg.Width {
+		t.Errorf("loss.png %dx%d (%v), want the two panels, taller than wide", cfg.Width, cfg.Height, err)
+	}
+	a, err := safetensors.Load(filepath.Join(plain, "simclr_epoch002.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := safetensors.Load(filepath.Join(monitored, "simclr_epoch002.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Tensors) != len(b.Tensors) {
+		t.Fatalf("%d tensors without the monitor, %d with", len(a.Tensors), len(b.Tensors))
+	}
+	for i, ta := range a.Tensors {
+		if tb := b.Tensors[i]; ta.Name != tb.Name || !bytes.Equal(ta.Data, tb.Data) {
+			t.Errorf("tensor %s differs with the monitor", ta.Name)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--monitor", queries, "--monitor-k", "9"}, "monitor k = 9"},
+		{[]string{"--monitor", queries, "--monitor-every", "0"}, "every 0"},
+		{[]string{"--monitor", filepath.Join(t.TempDir(), "nope.arrow")}, "nope.arrow"},
+	} {
+		err := run(append(append(small, "--out-dir", t.TempDir()), tc.args...))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one containing %q", tc.args, err, tc.want)
 		}
 	}
 }
