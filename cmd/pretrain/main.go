@@ -14,6 +14,8 @@
 // to --out-dir as simclr_epochNNN.safetensors every --save-every epochs and
 // at the end; Ctrl-C saves one where the run stands and exits. --resume
 // continues a run bit for bit under the checkpoint's own settings.
+// --monitor TABLE scores the encoder by kNN every --monitor-every epochs
+// (train.Monitor), into the log beside the loss, without changing the run.
 package main
 
 import (
