@@ -125,13 +125,16 @@ common_settings() {
 	setting BIN_DIR "$ROOT/bin" "where the tools are built"
 	setting THREADS 0 "cores the tools use (0: all)"
 	setting PRECISION auto "what the convolutions multiply in: auto (bf16 where this CPU runs it faster), fp32 or bf16 (pretrain and extract --precision)"
+	setting MONITOR test "kNN monitor of pretraining (pretrain --monitor): test (the test table), off, or an image table"
+	setting MONITOR_EVERY 1 "epochs between the kNN monitor's evaluations (and after the last)"
+	setting MONITOR_LIMIT 2000 "images of the monitor's table it scores (0: all)"
 }
 
 # setup checks the settings, makes the paths absolute, builds the tools and
 # makes the run directory.
 setup() {
 	local n
-	for n in EPOCHS BATCH WARMUP_EPOCHS SEED LIMIT MAX_STEPS SAVE_EVERY EVAL_LIMIT KNN PROBE_EPOCHS THREADS; do
+	for n in EPOCHS BATCH WARMUP_EPOCHS SEED LIMIT MAX_STEPS SAVE_EVERY EVAL_LIMIT KNN PROBE_EPOCHS THREADS MONITOR_EVERY MONITOR_LIMIT; do
 		[[ -v $n ]] || continue
 		[[ ${!n} =~ ^[0-9]+$ ]] || die "$n=${!n}: want a whole number"
 	done
@@ -139,6 +142,7 @@ setup() {
 	[[ $PRECISION =~ ^(auto|fp32|bf16)$ ]] || die "PRECISION=$PRECISION: want auto, fp32 or bf16"
 	RUN_DIR=$(absolute "$RUN_DIR") DATA_DIR=$(absolute "$DATA_DIR") BIN_DIR=$(absolute "$BIN_DIR")
 	CIFAR10_ARCHIVE=$(absolute "$CIFAR10_ARCHIVE")
+	[[ $MONITOR == test || $MONITOR == off || -z $MONITOR ]] || MONITOR=$(absolute "$MONITOR")
 	MANIFEST=$RUN_DIR/manifest
 	cd "$ROOT" || exit
 	say "build the tools into $BIN_DIR"
@@ -284,6 +288,7 @@ stage_pretrain() {
 		--lr "$LR" --warmup-epochs "$WARMUP_EPOCHS" ${TAU:+--tau "$TAU"} --stem "$STEM" --seed "$SEED"
 		--limit "$LIMIT" --save-every "$SAVE_EVERY" --max-steps "$MAX_STEPS" --threads "$THREADS")
 	args+=(--precision "$PRECISION")
+	monitor_args
 	if [[ -n $newest ]]; then
 		say "$key: resuming from $newest"
 		args+=(--resume "$newest")
@@ -295,6 +300,21 @@ stage_pretrain() {
 	if [[ ! -e $final ]]; then
 		say "$key: stopped before the end (--max-steps $MAX_STEPS); the next run resumes from $CHECKPOINT, evaluated meanwhile"
 	fi
+}
+
+# monitor_args adds pretrain's kNN monitor to args, unless MONITOR is off
+# or the training images are fewer than its 200 neighbours. It is no
+# pretraining setting (it does not change the training): changing it
+# neither reruns nor refuses a run.
+monitor_args() {
+	[[ -n $MONITOR && $MONITOR != off ]] || return 0
+	if ((LIMIT > 0 && LIMIT < 200)); then
+		say "pretrain: no kNN monitor: LIMIT=$LIMIT training images are fewer than its 200 neighbours"
+		return
+	fi
+	local table=$MONITOR
+	[[ $table == test ]] && table=$TEST
+	args+=(--monitor "$table" --monitor-every "$MONITOR_EVERY" --monitor-limit "$MONITOR_LIMIT")
 }
 
 # stage_extract KEY DIR ENCODER_ARGS... writes DIR/features/train.arrow and

@@ -40,7 +40,7 @@ touch "$RUN_DIR/.smoke"
 
 small=(--cifar10-archive "$CIFAR10_ARCHIVE" --data-dir "$DATA_DIR" --bin-dir "$BIN_DIR" --threads "$THREADS"
 	--epochs 1 --batch 64 --warmup-epochs 0 --save-every 1 --limit "$LIMIT" --eval-limit "$EVAL_LIMIT"
-	--knn 20 --probe-epochs 10 --max-steps 0)
+	--knn 20 --probe-epochs 10 --max-steps 0 --monitor-limit 256)
 simclr=(pipelines/simclr-cifar10.sh --run-dir "$RUN_DIR/simclr" "${small[@]}")
 
 # pipeline LOG CMD... runs a pipeline, keeping its messages in LOG.
@@ -76,6 +76,8 @@ same "$(grep -c '"global_step"' "$s/pretrain/log.jsonl")" "$steps" "steps in pre
 has simclr/summary.md "| simclr | imagenet | 1 of 1 (complete) | $steps | 64 | $LIMIT |"
 has simclr/results.json '"checkpoint": "simclr_epoch001.safetensors"'
 has simclr/summary.md "| SimCLR |"
+same "$(grep -c '"knn_top1"' "$s/pretrain/log.jsonl")" 1 "kNN monitor records in pretrain/log.jsonl"
+has simclr/summary.md "kNN monitor (pretrain --monitor: 256 images against $LIMIT training images, k=200, T=0.1)"
 
 pipeline 3-again.log "${simclr[@]}"
 same "$(grep -c 'skipped' "$RUN_DIR/3-again.log")" 5 "steps skipped by a third run"

@@ -18,6 +18,8 @@
 // The defaults are the reference recipe, train.DefaultConfig;
 // --print-defaults prints every flag's default as a shell assignment
 // (EPOCHS=100), and the pipelines take theirs from it.
+// --monitor TABLE scores the encoder by kNN every --monitor-every epochs
+// (train.Monitor), into the log beside the loss, without changing the run.
 package main
 
 import (
@@ -40,6 +42,7 @@ import (
 	"github.com/simclr-go/simclr/pkg/augment"
 	"github.com/simclr-go/simclr/pkg/flagdefaults"
 	"github.com/simclr-go/simclr/pkg/kern"
+	"github.com/simclr-go/simclr/pkg/linprobe"
 	"github.com/simclr-go/simclr/pkg/plot"
 	"github.com/simclr-go/simclr/pkg/progress"
 	"github.com/simclr-go/simclr/pkg/train"
@@ -84,6 +87,12 @@ type cli struct {
 	precNote string         // why, or a warning
 
 	augment.Flags `embed:""`
+
+	Monitor      string `placeholder:"TABLE" env:"PRETRAIN_MONITOR" help:"Labelled image table (e.g. data/test.arrow) on which a kNN monitor scores the encoder during training: its first --monitor-limit images, classified by a weighted vote (k=--monitor-k, T=0.1, as linprobe --knn) of the first --monitor-bank training images, both embedded in eval mode. Logged beside the loss; it does not change the training."`
+	MonitorEvery int    `default:"1" env:"PRETRAIN_MONITOR_EVERY" help:"Epochs between kNN evaluations (and always after the last)."`
+	MonitorLimit int    `default:"2000" env:"PRETRAIN_MONITOR_LIMIT" help:"Images of --monitor scored (0: all)."`
+	MonitorBank  int    `default:"5000" env:"PRETRAIN_MONITOR_BANK" help:"Training images the kNN votes with, the first of the input (0: all)."`
+	MonitorK     int    `default:"200" env:"PRETRAIN_MONITOR_K" help:"Neighbours of the monitor's kNN vote."`
 }
 
 // defaults gives the flags of train.Config their defaults, the reference
@@ -148,6 +157,10 @@ func run(args []string, stdout io.Writer) error {
 		return err
 	}
 	defer t.Close()
+	mon, err := monitor(c, t)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
 		return err
 	}
@@ -161,7 +174,31 @@ func run(args []string, stdout io.Writer) error {
 	defer logf.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return loop(ctx, stop, t, c, json.NewEncoder(logf))
+	return loop(ctx, stop, t, mon, c, json.NewEncoder(logf))
+}
+
+// monitor builds the kNN monitor --monitor asks for, or nil.
+func monitor(c *cli, t *train.Trainer) (*train.Monitor, error) {
+	if c.Monitor == "" {
+		return nil, nil
+	}
+	if c.MonitorLimit < 0 {
+		return nil, fmt.Errorf("--monitor-limit %d: want 0 (all) or more", c.MonitorLimit)
+	}
+	r, err := arrowio.OpenImages(c.Monitor)
+	if err != nil {
+		return nil, fmt.Errorf("--monitor: %w", err)
+	}
+	defer r.Close()
+	queries, err := load(r, c.Monitor, c.MonitorLimit)
+	if err != nil {
+		return nil, fmt.Errorf("--monitor: %w", err)
+	}
+	m, err := train.NewMonitor(t, queries, c.MonitorBank, c.MonitorK, linprobe.DefaultTemperature, c.MonitorEvery)
+	if err != nil {
+		return nil, fmt.Errorf("--monitor: %w", err)
+	}
+	return m, nil
 }
 
 func (c *cli) config() train.Config {
@@ -250,7 +287,7 @@ func load(r *arrowio.ImageReader, path string, limit int) (train.Dataset, error)
 
 // loop trains to the end, --max-steps or a signal, saving checkpoints on
 // the way; a non-finite loss stops it with the last good checkpoint kept.
-func loop(ctx context.Context, stop func(), t *train.Trainer, c *cli, log *json.Encoder) error {
+func loop(ctx context.Context, stop func(), t *train.Trainer, mon *train.Monitor, c *cli, log *json.Encoder) error {
 	spe := t.StepsPerEpoch()
 	views := int64(t.Views())
 	bar := progress.New(progress.Stderr(), int64(t.GlobalStep()), int64(t.TotalSteps()), "views", views)
@@ -258,6 +295,7 @@ func loop(ctx context.Context, stop func(), t *train.Trainer, c *cli, log *json.
 		t.Cfg.Objective, t.StepsPerEpoch()*t.Cfg.Batch, spe, views, t.Cfg.Epochs, t.Cfg.Stem, t.Cfg.Precision(), kern.Active().Name, kern.Threads())
 	start, taken := time.Now(), 0
 	epochStart := time.Now()
+	knn, monSecs, monRuns := "", 0.0, 0 // the latest kNN accuracy, for the progress line
 	for !t.Done() {
 		if ctx.Err() != nil {
 			stop() // a second Ctrl-C kills at once
@@ -286,14 +324,23 @@ func loop(ctx context.Context, stop func(), t *train.Trainer, c *cli, log *json.
 		taken++
 		log.Encode(map[string]any{"epoch": res.Epoch + 1, "step": res.Step + 1, "global_step": res.GlobalStep + 1,
 			"loss": res.Loss, "lr": res.LR, "views_per_s": round(bar.Rate(int64(t.GlobalStep())))})
-		bar.Draw(int64(t.GlobalStep()), fmt.Sprintf("epoch %d/%d  step %d/%d  loss %.4f", res.Epoch+1, t.Cfg.Epochs, res.Step+1, spe, res.Loss))
+		bar.Draw(int64(t.GlobalStep()), fmt.Sprintf("epoch %d/%d  step %d/%d  loss %.4f%s", res.Epoch+1, t.Cfg.Epochs, res.Step+1, spe, res.Loss, knn))
 		if res.EpochDone {
 			secs := time.Since(epochStart).Seconds()
 			epochStart = time.Now()
 			log.Encode(map[string]any{"epoch": res.Epoch + 1, "mean_loss": res.EpochLoss, "seconds": round(secs)})
+			if mon != nil && mon.Due(t) {
+				rec, err := mon.Evaluate(t)
+				if err != nil {
+					return err
+				}
+				log.Encode(rec)
+				knn, monSecs, monRuns = fmt.Sprintf("  knn %.2f%%", 100*rec.Top1), monSecs+rec.Seconds, monRuns+1
+				epochStart = time.Now() // the epochs' times are the training's
+			}
 			if progress.Stderr() == nil {
-				fmt.Fprintf(os.Stderr, "pretrain: epoch %d/%d mean loss %.4f (%.0f s, %.0f views/s)\n",
-					res.Epoch+1, t.Cfg.Epochs, res.EpochLoss, secs, float64(spe)*float64(views)/secs)
+				fmt.Fprintf(os.Stderr, "pretrain: epoch %d/%d mean loss %.4f (%.0f s, %.0f views/s)%s\n",
+					res.Epoch+1, t.Cfg.Epochs, res.EpochLoss, secs, float64(spe)*float64(views)/secs, knn)
 			}
 			if t.Epoch%c.SaveEvery == 0 || t.Done() {
 				if _, err := save(t, c.OutDir); err != nil {
@@ -316,13 +363,33 @@ func loop(ctx context.Context, stop func(), t *train.Trainer, c *cli, log *json.
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	fmt.Fprintf(os.Stderr, "pretrain: done: %d steps in %s (%.0f views/s), peak memory %.2f GiB\n",
 		taken, elapsed.Round(time.Second), float64(int64(taken)*views)/elapsed.Seconds(), float64(ru.Maxrss)/(1<<20))
+	if monRuns > 0 {
+		fmt.Fprintf(os.Stderr, "pretrain: kNN monitor: %d evaluations of %d images against %d in %.1f s, %.1f%% of the wall time\n",
+			monRuns, mon.Queries.Len(), mon.Bank.Len(), monSecs, 100*monSecs/elapsed.Seconds())
+	}
 	if len(t.History) > 0 {
-		curve := filepath.Join(c.OutDir, "loss.png")
-		if err := plot.LossCurve(curve, t.Cfg.Objective+" loss per epoch", t.History); err != nil {
-			return err
-		}
+		return lossPicture(filepath.Join(c.OutDir, "loss.png"), t, c.Log)
 	}
 	return nil
+}
+
+// lossPicture draws the loss of each epoch, and below it the kNN monitor's
+// accuracy when the log has some (from this invocation or, for a resumed
+// run, an earlier one).
+func lossPicture(path string, t *train.Trainer, logPath string) error {
+	title := t.Cfg.Objective + " loss per epoch"
+	recs, err := train.ReadMonitorLog(logPath, t.Epoch)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pretrain: %v; %s shows the loss only\n", err, path)
+	}
+	if len(recs) == 0 {
+		return plot.LossCurve(path, title, t.History)
+	}
+	epochs, top1 := make([]int, len(recs)), make([]float64, len(recs))
+	for i, r := range recs {
+		epochs[i], top1[i] = r.Epoch, r.Top1
+	}
+	return plot.LossAndKNN(path, title, t.History, epochs, top1)
 }
 
 // save writes a checkpoint named for the objective and the run's position:

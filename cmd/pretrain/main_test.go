@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"image/png"
 	"io"
 	"os"
 	"path/filepath"
@@ -141,6 +142,66 @@ func TestFormatFloat(t *testing.T) {
 	for v, want := range map[float32]string{3e-4: "3e-4", 0.5: "0.5", 0: "0", 0.9: "0.9", 1e6: "1e6", 12: "12", 1.5e-5: "1.5e-5"} {
 		if got := formatFloat(v); got != want {
 			t.Errorf("formatFloat(%g) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+// --monitor logs a kNN accuracy after every epoch and draws it below the
+// loss, and the run ends with the same checkpoint as without it, tensor for
+// tensor and bit for bit.
+func TestMonitor(t *testing.T) {
+	in, queries := writeImages(t, 8), writeImages(t, 6)
+	small := []string{in, "--batch", "4", "--epochs", "2", "--warmup-epochs", "0",
+		"--proj-hidden", "16", "--proj-out", "8", "--threads", "1"}
+	plain, monitored := t.TempDir(), t.TempDir()
+	if err := run(append(small, "--out-dir", plain), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(append(small, "--out-dir", monitored, "--monitor", queries, "--monitor-k", "3", "--monitor-bank", "5"), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := train.ReadMonitorLog(filepath.Join(monitored, "log.jsonl"), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0].Epoch != 1 || recs[1].Epoch != 2 || recs[1].Queries != 6 || recs[1].Bank != 5 || recs[1].K != 3 {
+		t.Errorf("monitor records %+v, want epochs 1 and 2 of 6 queries, 5 bank images, k 3", recs)
+	}
+	f, err := os.Open(filepath.Join(monitored, "loss.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if cfg, err := png.DecodeConfig(f); err != nil || cfg.Height <= cfg.Width {
+		t.Errorf("loss.png %dx%d (%v), want the two panels, taller than wide", cfg.Width, cfg.Height, err)
+	}
+	a, err := safetensors.Load(filepath.Join(plain, "simclr_epoch002.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := safetensors.Load(filepath.Join(monitored, "simclr_epoch002.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Tensors) != len(b.Tensors) {
+		t.Fatalf("%d tensors without the monitor, %d with", len(a.Tensors), len(b.Tensors))
+	}
+	for i, ta := range a.Tensors {
+		if tb := b.Tensors[i]; ta.Name != tb.Name || !bytes.Equal(ta.Data, tb.Data) {
+			t.Errorf("tensor %s differs with the monitor", ta.Name)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--monitor", queries, "--monitor-k", "9"}, "monitor k = 9"},
+		{[]string{"--monitor", queries, "--monitor-every", "0"}, "every 0"},
+		{[]string{"--monitor", filepath.Join(t.TempDir(), "nope.arrow")}, "nope.arrow"},
+	} {
+		err := run(append(append(small, "--out-dir", t.TempDir()), tc.args...), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one containing %q", tc.args, err, tc.want)
 		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/simclr-go/simclr/pkg/atomicfile"
 	"github.com/simclr-go/simclr/pkg/safetensors"
+	"github.com/simclr-go/simclr/pkg/train"
 	"github.com/simclr-go/simclr/pkg/version"
 )
 
@@ -35,7 +36,7 @@ const description = `Write results.json and summary.md for a pipeline run.
 Reads linprobe --report files (--eval NAME=FILE), the newest checkpoint of
 pretraining output directories (--pretrain STAGE=DIR: objective, epochs,
 steps, images, final loss; with the wall time of the stage of that name, the
-throughput), and takes the wall time of each stage (--stage NAME=SECONDS)
+throughput; the kNN monitor's accuracy by epoch from its log.jsonl), and takes the wall time of each stage (--stage NAME=SECONDS)
 and the run's settings (--setting KEY=VALUE) as given. Paths are relative
 to --run-dir; the machine (cores, CPU model, Go version) is this one.`
 
@@ -129,6 +130,9 @@ type Pretrain struct {
 	SecondsFrom string  `json:"seconds_from,omitempty"`
 	ImagesPerS  float64 `json:"images_per_s,omitempty"` // steps × batch / seconds
 	ViewsPerS   float64 `json:"views_per_s,omitempty"`  // augmented views through the encoder per second
+	// KNN is the kNN monitor's accuracy by epoch (pretrain --monitor), from
+	// the directory's log.jsonl, up to the checkpoint's epoch.
+	KNN []train.MonitorRecord `json:"knn_monitor,omitempty"`
 }
 
 // Evaluation is one row of the results table: a linprobe report.
@@ -317,6 +321,9 @@ func readPretrain(runDir, dir string) (Pretrain, error) {
 		p.SecondsFrom = "checkpoint"
 	}
 	p.Complete = p.EpochsDone >= p.Epochs
+	if p.KNN, err = train.ReadMonitorLog(filepath.Join(runDir, dir, "log.jsonl"), p.EpochsDone); err != nil {
+		return p, err
+	}
 	if len(history) > 0 {
 		p.FinalLoss = history[len(history)-1]
 	}

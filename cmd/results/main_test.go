@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -32,6 +34,25 @@ func checkpoint(t *testing.T, path, objective string, epochs, epoch, steps int, 
 	if err := safetensors.Save(path, []safetensors.Tensor{safetensors.F32("w", []int{1}, []float32{1})}, meta); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// outputs reads the results.json (parsed and raw) and summary.md that run
+// wrote into dir.
+func outputs(t *testing.T, dir string) (Results, []byte, []byte) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Results
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "summary.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, data, md
 }
 
 func itoa(v int) string { b, _ := json.Marshal(v); return string(b) }
@@ -68,14 +89,7 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "results.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r Results
-	if err := json.Unmarshal(data, &r); err != nil {
-		t.Fatal(err)
-	}
+	r, data, md := outputs(t, dir)
 	if r.Title != "Smoke" || r.Machine.NProc < 1 || !strings.HasPrefix(r.Machine.Go, "go") || r.Machine.CPU == "" {
 		t.Errorf("title and machine: %+v", r)
 	}
@@ -102,7 +116,7 @@ func TestRun(t *testing.T) {
 	want := Pretrain{Stage: "pretrain", Dir: "pretrain", Checkpoint: "simclr_epoch002.safetensors", Objective: "simclr", Stem: "imagenet",
 		Epochs: 2, EpochsDone: 2, Complete: true, Steps: 16, Batch: 64, Images: 512, FinalLoss: 5.5,
 		Seconds: 3.2, SecondsFrom: "checkpoint", ImagesPerS: 16 * 64 / 3.2, ViewsPerS: 2 * 16 * 64 / 3.2}
-	if p != want {
+	if !reflect.DeepEqual(p, want) {
 		t.Errorf("pretrain\n got %+v\nwant %+v", p, want)
 	}
 	if len(r.Evaluations) != 2 {
@@ -117,10 +131,6 @@ func TestRun(t *testing.T) {
 		t.Errorf("evaluation without kNN %+v", e)
 	}
 
-	md, err := os.ReadFile(filepath.Join(dir, "summary.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, want := range []string{
 		"# Smoke\n",
 		"| SimCLR | 31.25% | 28.12% (k=20) | 2 | 512 / 256 | simclr_epoch002.safetensors |",
@@ -138,6 +148,39 @@ func TestRun(t *testing.T) {
 	}
 	if strings.Contains(string(md), "nope.png") {
 		t.Errorf("summary.md shows a picture that does not exist")
+	}
+}
+
+// The kNN monitor's records in the log, up to the checkpoint's epoch, go
+// into results.json, and a dozen of them into the summary's table.
+func TestRunKNNMonitor(t *testing.T) {
+	dir := t.TempDir()
+	checkpoint(t, filepath.Join(dir, "pretrain", "simclr_epoch020.safetensors"), "simclr", 30, 20, 160, "3.2")
+	var log strings.Builder
+	log.WriteString(`{"epoch":1,"mean_loss":6.1,"seconds":1}` + "\n")
+	for e := 1; e <= 21; e++ { // epoch 21 is past the checkpoint: a run that died before saving
+		fmt.Fprintf(&log, `{"epoch":%d,"knn_top1":%g,"knn_k":200,"knn_temperature":0.1,"knn_queries":2000,"knn_bank":5000,"knn_seconds":9}`+"\n", e, float64(e)/100)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pretrain", "log.jsonl"), []byte(log.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"--run-dir", dir, "--pretrain", "pretrain=pretrain"}); err != nil {
+		t.Fatal(err)
+	}
+	r, _, md := outputs(t, dir)
+	if k := r.Pretrain[0].KNN; len(k) != 20 || k[19].Epoch != 20 || k[19].Top1 != 0.2 || k[0].Queries != 2000 {
+		t.Errorf("knn_monitor %+v, want epochs 1 to 20", k)
+	}
+	for _, want := range []string{
+		"kNN monitor (pretrain --monitor: 2000 images against 5000 training images, k=200, T=0.1), every 2 of its 20 evaluations and the last",
+		"| 1 | 1.00% |\n| 3 | 3.00% |", "| 19 | 19.00% |\n| 20 | 20.00% |\n",
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("summary.md lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(string(md), "| 21 |") || strings.Contains(string(md), "| 2 | 2.00% |") {
+		t.Errorf("summary.md shows epoch 21 or every epoch:\n%s", md)
 	}
 }
 

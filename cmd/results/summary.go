@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/simclr-go/simclr/pkg/atomicfile"
+	"github.com/simclr-go/simclr/pkg/train"
 )
 
 // writeSummary writes r as Markdown for people.
@@ -58,6 +59,7 @@ func writeSummary(path string, r *Results) error {
 			b.WriteString("The checkpoint does not record its training time: the time shown is this invocation's stage, " +
 				"which misses the earlier invocations of a resumed run.\n")
 		}
+		writeKNN(&b, p.KNN)
 	}
 
 	if len(r.Stages) > 0 {
@@ -128,4 +130,28 @@ func duration(sec float64) string {
 		return fmt.Sprintf("%d min %02d s", int(sec)/60, int(sec)%60)
 	}
 	return fmt.Sprintf("%d h %02d min", int(sec)/3600, int(sec)%3600/60)
+}
+
+// knnRows is the most rows of the kNN monitor's table: a long run shows
+// evenly spaced epochs and the last.
+const knnRows = 12
+
+// writeKNN writes the kNN monitor's curve as a table.
+func writeKNN(b *bytes.Buffer, recs []train.MonitorRecord) {
+	if len(recs) == 0 {
+		return
+	}
+	last := recs[len(recs)-1]
+	fmt.Fprintf(b, "\nkNN monitor (pretrain --monitor: %d images against %d training images, k=%d, T=%g)",
+		last.Queries, last.Bank, last.K, last.Temperature)
+	step := max(1, (len(recs)-1+knnRows-2)/(knnRows-1))
+	if step > 1 {
+		fmt.Fprintf(b, ", every %d of its %d evaluations and the last (all in results.json)", step, len(recs))
+	}
+	b.WriteString(":\n\n| epoch | kNN accuracy |\n| --- | --- |\n")
+	for i, r := range recs {
+		if i%step == 0 || i == len(recs)-1 {
+			fmt.Fprintf(b, "| %d | %s |\n", r.Epoch, pct(r.Top1))
+		}
+	}
 }

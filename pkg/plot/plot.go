@@ -9,6 +9,7 @@ import (
 	"image/draw"
 	"image/png"
 	"math"
+	"slices"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -105,11 +106,17 @@ func (c *chart) save(path string) error {
 
 // LossCurve plots the mean loss of each epoch under title.
 func LossCurve(path, title string, epochLoss []float64) error {
+	return lossChart(title, epochLoss, len(epochLoss)).save(path)
+}
+
+// lossChart draws the loss of epochs 1 to len(epochLoss) on an axis of
+// epochs 1 to lastEpoch.
+func lossChart(title string, epochLoss []float64, lastEpoch int) *chart {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, v := range epochLoss {
 		lo, hi = min(lo, v), max(hi, v)
 	}
-	c := newChart(title, "epoch", "loss", 1, float64(max(len(epochLoss), 2)), lo, hi)
+	c := newChart(title, "epoch", "loss", 1, float64(max(lastEpoch, 2)), lo, hi)
 	blue := color.RGBA{31, 119, 180, 255}
 	px, py := c.at(1, epochLoss[0])
 	for i, v := range epochLoss {
@@ -118,7 +125,39 @@ func LossCurve(path, title string, epochLoss []float64) error {
 		c.line(x-1, y, x+1, y, blue)
 		px, py = x, y
 	}
-	return c.save(path)
+	return c
+}
+
+// LossAndKNN draws two panels, one above the other on a common epoch axis:
+// the mean loss of each epoch under title, and below it the kNN monitor's
+// accuracy (top1[i], a fraction, after epoch epochs[i]), in percent.
+func LossAndKNN(path, title string, epochLoss []float64, epochs []int, top1 []float64) error {
+	if len(epochs) != len(top1) || len(epochs) == 0 {
+		return fmt.Errorf("plot %s: %d epochs for %d accuracies", path, len(epochs), len(top1))
+	}
+	last := max(len(epochLoss), slices.Max(epochs))
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range top1 {
+		lo, hi = min(lo, 100*v), max(hi, 100*v)
+	}
+	k := newChart("kNN accuracy of the monitor (%)", "epoch", "kNN %", 1, float64(max(last, 2)), lo, hi)
+	orange := color.RGBA{255, 127, 14, 255}
+	px, py := k.at(float64(epochs[0]), 100*top1[0])
+	for i, e := range epochs {
+		x, y := k.at(float64(e), 100*top1[i])
+		k.line(px, py, x, y, orange)
+		k.line(x-2, y, x+2, y, orange)
+		k.line(x, y-2, x, y+2, orange)
+		px, py = x, y
+	}
+	img := image.NewRGBA(image.Rect(0, 0, width, 2*height))
+	if len(epochLoss) > 0 {
+		draw.Draw(img, image.Rect(0, 0, width, height), lossChart(title, epochLoss, last).img, image.Point{}, draw.Src)
+	} else {
+		draw.Draw(img, image.Rect(0, 0, width, height), image.White, image.Point{}, draw.Src)
+	}
+	draw.Draw(img, image.Rect(0, height, width, 2*height), k.img, image.Point{}, draw.Src)
+	return (&chart{img: img}).save(path)
 }
 
 // Palette is matplotlib's tab10, one colour per CIFAR-10 class.
