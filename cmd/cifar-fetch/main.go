@@ -33,7 +33,9 @@ official MD5) into a cache, so later runs do no network work. With --archive it
 reads a local copy instead. Either way each of the six data files is checked
 against its official MD5, the archive is read as a stream, and train.arrow and
 test.arrow are written to --out-dir: Arrow IPC files with columns index
-(int32), label (uint8) and image (fixed_size_list<uint8>[3072], CHW). Outputs
+(int32), label (uint8) and image (fixed_size_list<uint8>[3072], CHW, its
+shape in field and schema metadata; with --tensor-extension marked as the
+canonical arrow.fixed_shape_tensor instead, which Polars cannot read). Outputs
 appear only when complete; existing ones are kept unless --force.
 
 Examples:
@@ -49,6 +51,7 @@ type cli struct {
 	Split    string           `enum:"train,test,all" default:"all" help:"Which split to write: train, test or all."`
 	Output   string           `short:"o" placeholder:"PATH" help:"Write the split chosen with --split to PATH instead; - writes an Arrow IPC stream to stdout."`
 	Force    bool             `short:"f" help:"Overwrite existing outputs."`
+	Tensor   bool             `name:"tensor-extension" help:"Mark the image column as the canonical Arrow extension type arrow.fixed_shape_tensor (pyarrow reads it as a tensor column; Polars cannot read such tables)."`
 	Quiet    bool             `short:"q" help:"Print nothing but errors."`
 	Version  kong.VersionFlag `help:"Print the version and exit."`
 }
@@ -125,8 +128,12 @@ func (c *cli) fetch(ctx context.Context, sums map[string]string) error {
 			w.Abort() // a no-op for the ones closed
 		}
 	}()
+	schema := arrowio.ImageSchema
+	if c.Tensor {
+		schema = arrowio.TensorImageSchema
+	}
 	for _, o := range outs {
-		w, err := arrowio.CreateImages(o.path, arrowio.ImageSchema(map[string]string{
+		w, err := arrowio.CreateImages(o.path, schema(map[string]string{
 			arrowio.MetaSplit:        string(o.split),
 			arrowio.MetaSource:       source,
 			arrowio.MetaSourceSHA256: sum,

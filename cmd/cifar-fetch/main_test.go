@@ -143,6 +143,27 @@ func TestConvertLocalArchive(t *testing.T) {
 	checkWithArrowJS(t, filepath.Join(out, "test.arrow"), perMember, "test")
 }
 
+// TestTensorExtension: --tensor-extension marks the image column as the
+// canonical tensor type, which our readers and Arrow JS take too.
+func TestTensorExtension(t *testing.T) {
+	src := writeArchive(t, archive)
+	out := t.TempDir()
+	if err := run([]string{"--archive", src, "--out-dir", out, "--split", "test", "--tensor-extension", "-q"}, sums); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(out, "test.arrow")
+	checkSynthetic(t, path, cifar.Test)
+	r, err := arrowio.OpenImages(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if !arrowio.IsTensorSchema(r.Schema()) {
+		t.Errorf("%s: image column not marked as %s", path, arrowio.TensorExtensionName)
+	}
+	checkWithJS(t, path, perMember, "test", true)
+}
+
 func TestArchiveFromEnvironment(t *testing.T) {
 	t.Setenv("CIFAR10_ARCHIVE", writeArchive(t, archive))
 	out := t.TempDir()

@@ -80,9 +80,9 @@ func TestLimitNegative(t *testing.T) {
 	}
 }
 
-// The feature table opens in Apache Arrow JS with the schema, rows and
-// values we wrote.
-func TestFeaturesReadByArrowJS(t *testing.T) {
+// The feature table opens in Apache Arrow JS and nodejs-polars with the
+// schema, rows and values we wrote.
+func TestFeaturesReadByArrowJSAndPolars(t *testing.T) {
 	in := writeImages(t, 3)
 	out := filepath.Join(t.TempDir(), "feats.arrow")
 	if err := run([]string{"--random-init", in, "-o", out}); err != nil {
@@ -100,6 +100,14 @@ func TestFeaturesReadByArrowJS(t *testing.T) {
 	want, _ := json.Marshal(map[string]any{"rows": 3, "dim": 512, "split": "test",
 		"index": []int{10, 11, 12}, "label": []int{0, 1, 2}, "feature0": f0})
 	t.Log(arrowiotest.ArrowJS(t, "check_features.mjs", out, string(want)))
+	t.Log(arrowiotest.PolarsTable(t, out, map[string]any{
+		"columns": [][2]string{{"index", "Int32"}, {"label", "UInt8"}, {"feature", "FixedSizeList(Float32,512)"}},
+		"rows":    3,
+		"labels":  []int{0, 1, 2},
+		"ints":    map[string]any{"index": []int{10, 11, 12}},
+		"list":    "feature",
+		"first":   f0,
+	}))
 }
 
 func TestBadCheckpoints(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -182,32 +183,114 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestSchemaContract pins the on-disk schema that other tools and users rely on.
+// TestSchemaContract pins the on-disk schema that other tools and users rely
+// on: by default a plain list with its shape in field and schema metadata,
+// which Polars reads; as an option the canonical tensor extension type.
 func TestSchemaContract(t *testing.T) {
-	r, err := NewImageReader(bytes.NewReader(writeTable(t, true, 3, 0)), "t.arrow")
+	for _, tt := range []struct {
+		name   string
+		schema *arrow.Schema
+		field  map[string]string
+	}{
+		{"plain", ImageSchema(nil), map[string]string{"shape": "[3,32,32]", "dim_names": `["C","H","W"]`}},
+		{"tensor", TensorImageSchema(nil), map[string]string{
+			"ARROW:extension:name":     "arrow.fixed_shape_tensor",
+			"ARROW:extension:metadata": `{"shape":[3,32,32],"dim_names":["C","H","W"]}`,
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w, err := NewImageWriter(&buf, "t", tt.schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Write(makeBatch(3, 0)); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			r, err := NewImageReader(bytes.NewReader(buf.Bytes()), "t.arrow")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if got, _ := readAll(t, r); got.Len() != 3 {
+				t.Errorf("read %d rows, want 3", got.Len())
+			}
+			fields := r.Schema().Fields()
+			var got []string
+			for _, f := range fields {
+				got = append(got, f.Name+": "+f.Type.String())
+			}
+			want := []string{
+				"index: int32",
+				"label: uint8",
+				"image: fixed_size_list<item: uint8, nullable>[3072]",
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("fields = %q, want %q", got, want)
+			}
+			if md := fields[2].Metadata.ToMap(); !maps.Equal(md, tt.field) {
+				t.Errorf("image field metadata = %q, want %q", md, tt.field)
+			}
+			md := r.Metadata()
+			if md["image_shape"] != "[3,32,32]" || md["image_dim_names"] != `["C","H","W"]` || !strings.HasPrefix(md["class_names"], `["airplane",`) {
+				t.Errorf("schema metadata = %q", md)
+			}
+			if IsTensorSchema(r.Schema()) != (tt.name == "tensor") {
+				t.Errorf("IsTensorSchema = %v", IsTensorSchema(r.Schema()))
+			}
+		})
+	}
+}
+
+// TestReadsVersion01Tables reads a table as version 0.1 wrote them: the
+// tensor extension type and no image_shape schema metadata.
+func TestReadsVersion01Tables(t *testing.T) {
+	md := arrow.MetadataFrom(map[string]string{MetaClassNames: classNamesJSON, MetaSplit: "test"})
+	old := arrow.NewSchema(TensorImageSchema(nil, "view").Fields(), &md)
+	data := rawTable(t, old, func(b *array.RecordBuilder) {
+		for i := range 3 {
+			b.Field(0).(*array.Int32Builder).Append(int32(i))
+			b.Field(1).(*array.Uint8Builder).Append(uint8(i))
+			img := b.Field(2).(*array.FixedSizeListBuilder)
+			img.Append(true)
+			img.ValueBuilder().(*array.Uint8Builder).AppendValues(make([]uint8, ImageSize), nil)
+			b.Field(3).(*array.Int32Builder).Append(int32(1 - i%2))
+		}
+	})
+	r, err := NewImageReader(bytes.NewReader(data), "old.arrow")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	fields := r.Schema().Fields()
-	var got []string
-	for _, f := range fields {
-		got = append(got, f.Name+": "+f.Type.String())
+	got, _ := readAll(t, r)
+	if got.Len() != 3 || got.Label[2] != 2 || !slices.Equal(got.Extra["view"], []int32{1, 0, 1}) || len(r.ClassNames()) != 10 {
+		t.Errorf("read %d rows, labels %v, views %v, classes %v", got.Len(), got.Label, got.Extra["view"], r.ClassNames())
 	}
-	want := []string{
-		"index: int32",
-		"label: uint8",
-		"image: fixed_size_list<item: uint8, nullable>[3072]",
+}
+
+// TestCustomClasses: labels are checked against the table's own class list.
+func TestCustomClasses(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewImageWriter(&buf, "t", ImageSchema(map[string]string{MetaClassNames: `["cat","dog","fox"]`}))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("fields = %q, want %q", got, want)
+	b := makeBatch(3, 0)
+	for i := range b.Label {
+		b.Label[i] = uint8(i)
 	}
-	img := fields[2].Metadata
-	if v, _ := img.GetValue("ARROW:extension:name"); v != "arrow.fixed_shape_tensor" {
-		t.Errorf("extension name = %q", v)
+	if err := w.Write(b); err != nil {
+		t.Fatal(err)
 	}
-	if v, _ := img.GetValue("ARROW:extension:metadata"); v != `{"shape":[3,32,32],"dim_names":["C","H","W"]}` {
-		t.Errorf("extension metadata = %q", v)
+	b.Label[1] = 3
+	if err := w.Write(b); err == nil || !strings.Contains(err.Error(), "label 3 out of range 0-2") {
+		t.Errorf("writing label 3 of 3 classes: err = %v", err)
+	}
+	if _, err := NewImageWriter(io.Discard, "t", ImageSchema(map[string]string{MetaClassNames: `[]`})); err == nil || !strings.Contains(err.Error(), "0 classes") {
+		t.Errorf("empty class list: err = %v", err)
 	}
 }
 
@@ -318,7 +401,13 @@ func TestBadSchema(t *testing.T) {
 		{"image too short", editSchema(2, tensorField(u8list(1024), ext, TensorExtensionName, extMD, `{"shape":[3,32,32]}`)),
 			`column "image": want fixed_size_list<item: uint8, nullable>[3072], got fixed_size_list<item: uint8, nullable>[1024]`},
 		{"image as float", editSchema(2, tensorField(arrow.FixedSizeListOf(ImageSize, arrow.PrimitiveTypes.Float32))), `column "image": want fixed_size_list`},
-		{"no extension", editSchema(2, tensorField(u8list(ImageSize))), `column "image": extension name ""`},
+		{"no shape annotation", editSchema(2, tensorField(u8list(ImageSize))), `column "image": no shape: want field metadata shape = [3,32,32], or the arrow.fixed_shape_tensor extension type`},
+		{"other extension", editSchema(2, tensorField(u8list(ImageSize), ext, "my.image", "shape", "[3,32,32]")), `column "image": extension name "my.image", want "arrow.fixed_shape_tensor"`},
+		{"HWC field shape", editSchema(2, tensorField(u8list(ImageSize), "shape", "[32,32,3]")), `column "image": field metadata shape [32 32 3], want [3 32 32]`},
+		{"HWC field dim_names", editSchema(2, tensorField(u8list(ImageSize), "shape", "[3,32,32]", "dim_names", `["H","W","C"]`)), `field metadata dim_names ["H" "W" "C"], want ["C" "H" "W"] (CHW)`},
+		{"HWC schema image_shape", ImageSchema(map[string]string{MetaImageShape: "[32,32,3]"}), `metadata image_shape [32 32 3], want [3 32 32]`},
+		{"HWC schema image_dim_names", ImageSchema(map[string]string{MetaImageDimNames: `["H","W","C"]`}), `metadata image_dim_names ["H" "W" "C"], want ["C" "H" "W"] (CHW)`},
+		{"bad field shape JSON", editSchema(2, tensorField(u8list(ImageSize), "shape", "3x32x32")), `field metadata shape "3x32x32": want a JSON list of integers`},
 		{"HWC shape", editSchema(2, tensorField(u8list(ImageSize), ext, TensorExtensionName, extMD, `{"shape":[32,32,3]}`)), `tensor shape [32 32 3], want [3 32 32]`},
 		{"permuted", editSchema(2, tensorField(u8list(ImageSize), ext, TensorExtensionName, extMD, `{"shape":[3,32,32],"permutation":[1,2,0]}`)), `tensor permutation [1 2 0]`},
 		{"bad extension JSON", editSchema(2, tensorField(u8list(ImageSize), ext, TensorExtensionName, extMD, `{shape`)), `extension metadata "{shape"`},

@@ -92,6 +92,10 @@ func (ir *ImageReader) Schema() *arrow.Schema { return ir.schema }
 // Metadata returns the table's schema metadata.
 func (ir *ImageReader) Metadata() map[string]string { return ir.schema.Metadata().ToMap() }
 
+// ClassNames returns the class names, indexed by label: the schema's
+// class_names, or the CIFAR-10 classes when it has none.
+func (ir *ImageReader) ClassNames() []string { return ir.cols.classes }
+
 // Extra returns the names of the extra int32 columns, in schema order.
 func (ir *ImageReader) Extra() []string { return ir.cols.extra }
 
@@ -119,7 +123,7 @@ func (ir *ImageReader) Next() bool {
 }
 
 // load points ir.batch at rec's columns, checking the values the schema
-// cannot express: no nulls, labels 0-9, image data present in full.
+// cannot express: no nulls, labels within the class list, image data present in full.
 func (ir *ImageReader) load(rec arrow.Record) error {
 	n := int(rec.NumRows())
 	for i, col := range rec.Columns() {
@@ -139,8 +143,8 @@ func (ir *ImageReader) load(rec arrow.Record) error {
 		Pixels: vals.Uint8Values()[start : start+n*ImageSize],
 		Extra:  ir.batch.Extra,
 	}
-	if i := badLabel(b.Label); i >= 0 {
-		return fmt.Errorf("row %d: label %d out of range 0-9", ir.rows+i, b.Label[i])
+	if i := ir.cols.badLabel(b.Label); i >= 0 {
+		return fmt.Errorf("row %d: label %d out of range 0-%d", ir.rows+i, b.Label[i], len(ir.cols.classes)-1)
 	}
 	for j, name := range ir.cols.extra {
 		b.Extra[name] = rec.Column(ir.cols.extraCol[j]).(*array.Int32).Int32Values()
@@ -149,10 +153,10 @@ func (ir *ImageReader) load(rec arrow.Record) error {
 	return nil
 }
 
-// badLabel returns the position of the first label above 9, or -1.
-func badLabel(labels []uint8) int {
+// badLabel returns the position of the first label beyond the class list, or -1.
+func (c layout) badLabel(labels []uint8) int {
 	for i, l := range labels {
-		if int(l) >= len(ClassNames) {
+		if int(l) >= len(c.classes) {
 			return i
 		}
 	}

@@ -5,14 +5,19 @@
 // An image table has these columns, in this order:
 //
 //	index  int32                          position of the image in its original split
-//	label  uint8                          class, 0-9 (see ClassNames)
+//	label  uint8                          class, 0 to len(class_names)-1
 //	image  fixed_size_list<uint8>[3072]   pixels, CHW: 1024 R, 1024 G, 1024 B, each 32x32 row-major
 //
 // followed by any extra int32 columns a tool adds (e.g. "view"). The image
-// field carries the canonical extension annotation arrow.fixed_shape_tensor
-// with shape [3,32,32], so pyarrow reads it as a tensor column while readers
-// that do not know the extension see the plain list. Schema metadata:
-// class_names (JSON list), split, source, source_sha256, producer.
+// column is a plain fixed-size list, which every Arrow reader takes (Polars
+// among them: it cannot build a column from an extension type,
+// pola-rs/polars#9112); its shape and dimension order are in its field
+// metadata (shape = [3,32,32], dim_names = ["C","H","W"]) and in the schema
+// metadata (image_shape, image_dim_names). TensorImageSchema marks the column
+// as the canonical extension arrow.fixed_shape_tensor instead, which pyarrow
+// reads as a tensor column; readers take both, and tables of either kind
+// written before. Schema metadata: class_names (JSON list; the CIFAR-10
+// names when absent), split, source, source_sha256, producer.
 package arrowio
 
 import (
@@ -52,15 +57,21 @@ const (
 
 // Schema metadata keys.
 const (
-	MetaClassNames   = "class_names"
-	MetaSplit        = "split"
-	MetaSource       = "source"
-	MetaSourceSHA256 = "source_sha256"
-	MetaProducer     = "producer"
+	MetaClassNames    = "class_names"
+	MetaSplit         = "split"
+	MetaSource        = "source"
+	MetaSourceSHA256  = "source_sha256"
+	MetaProducer      = "producer"
+	MetaImageShape    = "image_shape"     // JSON [3,32,32], the image column's shape
+	MetaImageDimNames = "image_dim_names" // JSON ["C","H","W"], its dimension order
 )
 
-// Field metadata of the canonical extension type that marks the image column.
+// Field metadata of the image column. A plain table carries FieldShape and
+// FieldDimNames; a tensor table (TensorImageSchema) the canonical extension
+// type's two keys instead.
 const (
+	FieldShape           = "shape"
+	FieldDimNames        = "dim_names"
 	ExtensionNameKey     = "ARROW:extension:name"
 	ExtensionMetadataKey = "ARROW:extension:metadata"
 	TensorExtensionName  = "arrow.fixed_shape_tensor"
@@ -75,7 +86,10 @@ type tensorMetadata struct {
 
 var (
 	imageType      = arrow.FixedSizeListOf(ImageSize, arrow.PrimitiveTypes.Uint8)
-	imageTensorMD  = mustJSON(tensorMetadata{Shape: ImageShape[:], DimNames: []string{"C", "H", "W"}})
+	imageDimNames  = []string{"C", "H", "W"}
+	imageShapeJSON = mustJSON(ImageShape)
+	imageDimsJSON  = mustJSON(imageDimNames)
+	imageTensorMD  = mustJSON(tensorMetadata{Shape: ImageShape[:], DimNames: imageDimNames})
 	classNamesJSON = mustJSON(ClassNames)
 )
 
@@ -89,19 +103,33 @@ func mustJSON(v any) string {
 
 // ImageSchema returns the image-table schema with the given schema metadata
 // (class_names is filled in when meta lacks it) and, after the image column,
-// one int32 column for each name in extra.
+// one int32 column for each name in extra. The image column is a plain
+// fixed-size list whose shape and order are in field and schema metadata.
 func ImageSchema(meta map[string]string, extra ...string) *arrow.Schema {
-	md := map[string]string{MetaClassNames: classNamesJSON}
+	return imageSchema(false, meta, extra)
+}
+
+// TensorImageSchema is ImageSchema with the image column marked as the
+// canonical extension type arrow.fixed_shape_tensor (shape [3,32,32],
+// dim_names C, H, W), which pyarrow reads as a tensor column and Polars
+// cannot read at all.
+func TensorImageSchema(meta map[string]string, extra ...string) *arrow.Schema {
+	return imageSchema(true, meta, extra)
+}
+
+func imageSchema(tensor bool, meta map[string]string, extra []string) *arrow.Schema {
+	md := map[string]string{MetaClassNames: classNamesJSON, MetaImageShape: imageShapeJSON, MetaImageDimNames: imageDimsJSON}
 	for k, v := range meta {
 		md[k] = v
+	}
+	fmd := arrow.NewMetadata([]string{FieldShape, FieldDimNames}, []string{imageShapeJSON, imageDimsJSON})
+	if tensor {
+		fmd = arrow.NewMetadata([]string{ExtensionNameKey, ExtensionMetadataKey}, []string{TensorExtensionName, imageTensorMD})
 	}
 	fields := []arrow.Field{
 		{Name: ColIndex, Type: arrow.PrimitiveTypes.Int32},
 		{Name: ColLabel, Type: arrow.PrimitiveTypes.Uint8},
-		{Name: ColImage, Type: imageType, Metadata: arrow.NewMetadata(
-			[]string{ExtensionNameKey, ExtensionMetadataKey},
-			[]string{TensorExtensionName, imageTensorMD},
-		)},
+		{Name: ColImage, Type: imageType, Metadata: fmd},
 	}
 	for _, name := range extra {
 		fields = append(fields, arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int32})
@@ -110,11 +138,23 @@ func ImageSchema(meta map[string]string, extra ...string) *arrow.Schema {
 	return arrow.NewSchema(fields, &mdv)
 }
 
+// IsTensorSchema reports whether s marks its image column as the canonical
+// tensor extension type (TensorImageSchema, and the tables of version 0.1).
+func IsTensorSchema(s *arrow.Schema) bool {
+	idx := s.FieldIndices(ColImage)
+	if len(idx) != 1 {
+		return false
+	}
+	name, _ := s.Field(idx[0]).Metadata.GetValue(ExtensionNameKey)
+	return name == TensorExtensionName
+}
+
 // layout locates the columns of a validated image schema.
 type layout struct {
 	index, label, image int
 	extra               []string // names of the extra int32 columns
 	extraCol            []int
+	classes             []string
 }
 
 // checkSchema validates s as an image-table schema.
@@ -139,8 +179,16 @@ func checkSchema(s *arrow.Schema) (layout, error) {
 			return l, fmt.Errorf("column %q: want %s, got %s", w.name, w.typ, got)
 		}
 	}
-	if err := checkTensorField(s.Field(l.image)); err != nil {
+	if err := checkImageField(s.Field(l.image)); err != nil {
 		return l, fmt.Errorf("column %q: %w", ColImage, err)
+	}
+	md := s.Metadata().ToMap()
+	if err := checkImageMeta(md); err != nil {
+		return l, err
+	}
+	var err error
+	if l.classes, err = ClassNamesOf(md); err != nil {
+		return l, err
 	}
 	for i, f := range s.Fields() {
 		if i == l.index || i == l.label || i == l.image {
@@ -166,8 +214,27 @@ func sameType(got, want arrow.DataType) bool {
 	return arrow.TypeEqual(got, want)
 }
 
-func checkTensorField(f arrow.Field) error {
-	name, _ := f.Metadata.GetValue(ExtensionNameKey)
+// checkImageField checks the image column's annotation: the tensor extension
+// type, or the plain list's shape and dim_names metadata. One of them must
+// say the pixels are CHW, 3x32x32.
+func checkImageField(f arrow.Field) error {
+	if name, ok := f.Metadata.GetValue(ExtensionNameKey); ok {
+		return checkTensorField(name, f)
+	}
+	raw, ok := f.Metadata.GetValue(FieldShape)
+	if !ok {
+		return fmt.Errorf("no shape: want field metadata %s = %s, or the %s extension type", FieldShape, imageShapeJSON, TensorExtensionName)
+	}
+	if err := checkShape("field metadata "+FieldShape, raw); err != nil {
+		return err
+	}
+	if raw, ok := f.Metadata.GetValue(FieldDimNames); ok {
+		return checkDimNames("field metadata "+FieldDimNames, raw)
+	}
+	return nil
+}
+
+func checkTensorField(name string, f arrow.Field) error {
 	if name != TensorExtensionName {
 		return fmt.Errorf("extension name %q, want %q", name, TensorExtensionName)
 	}
@@ -183,4 +250,59 @@ func checkTensorField(f arrow.Field) error {
 		return fmt.Errorf("tensor permutation %v, want CHW layout", md.Permutation)
 	}
 	return nil
+}
+
+// checkImageMeta checks the schema metadata's image shape and order, when present.
+func checkImageMeta(md map[string]string) error {
+	if raw, ok := md[MetaImageShape]; ok {
+		if err := checkShape("metadata "+MetaImageShape, raw); err != nil {
+			return err
+		}
+	}
+	if raw, ok := md[MetaImageDimNames]; ok {
+		return checkDimNames("metadata "+MetaImageDimNames, raw)
+	}
+	return nil
+}
+
+func checkShape(what, raw string) error {
+	var shape []int
+	if err := json.Unmarshal([]byte(raw), &shape); err != nil {
+		return fmt.Errorf("%s %q: want a JSON list of integers", what, raw)
+	}
+	if !slices.Equal(shape, ImageShape[:]) {
+		return fmt.Errorf("%s %v, want %v", what, shape, ImageShape)
+	}
+	return nil
+}
+
+func checkDimNames(what, raw string) error {
+	var names []string
+	if err := json.Unmarshal([]byte(raw), &names); err != nil {
+		return fmt.Errorf("%s %q: want a JSON list of strings", what, raw)
+	}
+	if !slices.Equal(names, imageDimNames) {
+		return fmt.Errorf("%s %q, want %q (CHW)", what, names, imageDimNames)
+	}
+	return nil
+}
+
+// MaxClasses is the most classes a uint8 label can tell apart.
+const MaxClasses = 256
+
+// ClassNamesOf returns the class names in a table's schema metadata, or the
+// CIFAR-10 ones when it has none.
+func ClassNamesOf(md map[string]string) ([]string, error) {
+	raw, ok := md[MetaClassNames]
+	if !ok {
+		return ClassNames[:], nil
+	}
+	var names []string
+	if err := json.Unmarshal([]byte(raw), &names); err != nil {
+		return nil, fmt.Errorf("metadata %s: want a JSON list of strings: %w", MetaClassNames, err)
+	}
+	if len(names) == 0 || len(names) > MaxClasses {
+		return nil, fmt.Errorf("metadata %s: %d classes, want 1 to %d", MetaClassNames, len(names), MaxClasses)
+	}
+	return names, nil
 }

@@ -76,8 +76,8 @@ func (w *ImageWriter) check(b ImageBatch) error {
 			return fmt.Errorf("inconsistent batch: %d labels, %d values in column %q", n, len(b.Extra[name]), name)
 		}
 	}
-	if i := badLabel(b.Label); i >= 0 {
-		return fmt.Errorf("row %d of batch: label %d out of range 0-9", i, b.Label[i])
+	if i := w.cols.badLabel(b.Label); i >= 0 {
+		return fmt.Errorf("row %d of batch: label %d out of range 0-%d", i, b.Label[i], len(w.cols.classes)-1)
 	}
 	return nil
 }
