@@ -3,6 +3,7 @@ package arrowio
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -498,4 +499,107 @@ func TestWriteRejectsBadBatchAndLeavesNoFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPathColumn: a path column survives the regrouping of rows into record
+// batches, in files and streams, and readers of tables without one see nil.
+func TestPathColumn(t *testing.T) {
+	schema := NewImageSchema(SchemaOptions{Path: true, Extra: []string{"view"}, Meta: map[string]string{MetaLabelled: "false"}})
+	if got := schema.Field(3); got.Name != "path" || got.Type.ID() != arrow.STRING {
+		t.Fatalf("field 3 = %v, want path: utf8", got)
+	}
+	pathOf := func(i int) string { return fmt.Sprintf("cats/%0*d é.png", i%7, i) }
+	for _, file := range []bool{true, false} {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "t.arrow")
+		var buf bytes.Buffer
+		var w *ImageWriter
+		var err error
+		if file {
+			w, err = CreateImages(out, schema)
+		} else {
+			w, err = NewImageWriter(&buf, "t", schema)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		const rows, step = 2100, 700
+		for first := 0; first < rows; first += step {
+			b := makeBatch(step, first, "view")
+			b.Path = make([]string, step)
+			for i := range b.Path {
+				b.Path[i] = pathOf(first + i)
+			}
+			if err := w.Write(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var src io.Reader = &buf
+		if file {
+			f, err := os.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			src = f
+		}
+		r, err := NewImageReader(src, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.HasPath() || r.Labelled() {
+			t.Errorf("HasPath %v, Labelled %v", r.HasPath(), r.Labelled())
+		}
+		var got []string
+		for r.Next() {
+			got = append(got, r.Batch().Path...)
+		}
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		if len(got) != rows {
+			t.Fatalf("file %v: %d paths, want %d", file, len(got), rows)
+		}
+		for i, p := range got {
+			if p != pathOf(i) {
+				t.Fatalf("file %v: path %d = %q, want %q", file, i, p, pathOf(i))
+			}
+		}
+	}
+	w, err := NewImageWriter(io.Discard, "t", schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := makeBatch(2, 0, "view")
+	b.Path = []string{"a.png"}
+	if err := w.Write(b); err == nil || !strings.Contains(err.Error(), "2 labels, 1 paths") {
+		t.Errorf("short paths: err = %v", err)
+	}
+	w, _ = NewImageWriter(io.Discard, "t", schema)
+	b.Path = []string{"a.png", "b\x00.png"}
+	if err := w.Write(b); err == nil || !strings.Contains(err.Error(), "holds a NUL byte") {
+		t.Errorf("NUL in path: err = %v", err)
+	}
+	plain, _ := readAll(t, mustReader(t, writeTable(t, true, 3, 0)))
+	if plain.Path != nil {
+		t.Errorf("table without a path column: Path = %v", plain.Path)
+	}
+	bad := editSchema(0, &ImageSchema(nil).Fields()[0], arrow.Field{Name: "path", Type: arrow.PrimitiveTypes.Int32})
+	if _, err := NewImageWriter(io.Discard, "t", bad); err == nil || !strings.Contains(err.Error(), `column "path": want utf8, got int32`) {
+		t.Errorf("int32 path column: err = %v", err)
+	}
+}
+
+func mustReader(t *testing.T, data []byte) *ImageReader {
+	t.Helper()
+	r, err := NewImageReader(bytes.NewReader(data), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }

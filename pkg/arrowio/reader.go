@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -14,6 +15,8 @@ type ImageBatch struct {
 	Index  []int32
 	Label  []uint8
 	Pixels []uint8 // len(Label)*ImageSize bytes, one CHW image per row
+	// Path holds each row's file in a table with a path column, else nil.
+	Path []string
 	// Extra holds the extra int32 columns by name (nil when there are none).
 	Extra map[string][]int32
 }
@@ -96,6 +99,16 @@ func (ir *ImageReader) Metadata() map[string]string { return ir.schema.Metadata(
 // class_names, or the CIFAR-10 classes when it has none.
 func (ir *ImageReader) ClassNames() []string { return ir.cols.classes }
 
+// Labelled reports whether the table's labels mean something: false when
+// its metadata says labelled = false (images without classes, all label 0).
+func (ir *ImageReader) Labelled() bool { return Labelled(ir.Metadata()) }
+
+// Labelled reports whether table metadata md describes labelled images.
+func Labelled(md map[string]string) bool { return md[MetaLabelled] != "false" }
+
+// HasPath reports whether the table has a path column.
+func (ir *ImageReader) HasPath() bool { return ir.cols.path >= 0 }
+
 // Extra returns the names of the extra int32 columns, in schema order.
 func (ir *ImageReader) Extra() []string { return ir.cols.extra }
 
@@ -148,6 +161,13 @@ func (ir *ImageReader) load(rec arrow.Record) error {
 	}
 	for j, name := range ir.cols.extra {
 		b.Extra[name] = rec.Column(ir.cols.extraCol[j]).(*array.Int32).Int32Values()
+	}
+	if ir.cols.path >= 0 {
+		col := rec.Column(ir.cols.path).(*array.String)
+		b.Path = make([]string, n)
+		for i := range b.Path {
+			b.Path[i] = strings.Clone(col.Value(i))
+		}
 	}
 	ir.batch = b
 	return nil

@@ -8,7 +8,9 @@
 //	label  uint8                          class, 0 to len(class_names)-1
 //	image  fixed_size_list<uint8>[3072]   pixels, CHW: 1024 R, 1024 G, 1024 B, each 32x32 row-major
 //
-// followed by any extra int32 columns a tool adds (e.g. "view"). The image
+// then, in tables made from image files (cmd/image-folder), a utf8 column
+// path naming each image's file, and last any extra int32 columns a tool
+// adds (e.g. "view"). The image
 // column is a plain fixed-size list, which every Arrow reader takes (Polars
 // among them: it cannot build a column from an extension type,
 // pola-rs/polars#9112); its shape and dimension order are in its field
@@ -17,7 +19,8 @@
 // as the canonical extension arrow.fixed_shape_tensor instead, which pyarrow
 // reads as a tensor column; readers take both, and tables of either kind
 // written before. Schema metadata: class_names (JSON list; the CIFAR-10
-// names when absent), split, source, source_sha256, producer.
+// names when absent), split, source, source_sha256, producer; labelled =
+// false in a table of unlabelled images (every label 0).
 package arrowio
 
 import (
@@ -53,6 +56,7 @@ const (
 	ColIndex = "index"
 	ColLabel = "label"
 	ColImage = "image"
+	ColPath  = "path"
 )
 
 // Schema metadata keys.
@@ -64,6 +68,7 @@ const (
 	MetaProducer      = "producer"
 	MetaImageShape    = "image_shape"     // JSON [3,32,32], the image column's shape
 	MetaImageDimNames = "image_dim_names" // JSON ["C","H","W"], its dimension order
+	MetaLabelled      = "labelled"        // "false": the images have no labels (all 0); absent or "true" otherwise
 )
 
 // Field metadata of the image column. A plain table carries FieldShape and
@@ -106,7 +111,7 @@ func mustJSON(v any) string {
 // one int32 column for each name in extra. The image column is a plain
 // fixed-size list whose shape and order are in field and schema metadata.
 func ImageSchema(meta map[string]string, extra ...string) *arrow.Schema {
-	return imageSchema(false, meta, extra)
+	return NewImageSchema(SchemaOptions{Meta: meta, Extra: extra})
 }
 
 // TensorImageSchema is ImageSchema with the image column marked as the
@@ -114,16 +119,25 @@ func ImageSchema(meta map[string]string, extra ...string) *arrow.Schema {
 // dim_names C, H, W), which pyarrow reads as a tensor column and Polars
 // cannot read at all.
 func TensorImageSchema(meta map[string]string, extra ...string) *arrow.Schema {
-	return imageSchema(true, meta, extra)
+	return NewImageSchema(SchemaOptions{Meta: meta, Extra: extra, Tensor: true})
 }
 
-func imageSchema(tensor bool, meta map[string]string, extra []string) *arrow.Schema {
+// SchemaOptions choose an image-table schema.
+type SchemaOptions struct {
+	Meta   map[string]string // schema metadata; class_names is filled in when it lacks it
+	Extra  []string          // int32 columns after the others
+	Tensor bool              // mark the image column as arrow.fixed_shape_tensor (TensorImageSchema)
+	Path   bool              // a utf8 column path after the image: each image's file
+}
+
+// NewImageSchema returns the image-table schema o describes.
+func NewImageSchema(o SchemaOptions) *arrow.Schema {
 	md := map[string]string{MetaClassNames: classNamesJSON, MetaImageShape: imageShapeJSON, MetaImageDimNames: imageDimsJSON}
-	for k, v := range meta {
+	for k, v := range o.Meta {
 		md[k] = v
 	}
 	fmd := arrow.NewMetadata([]string{FieldShape, FieldDimNames}, []string{imageShapeJSON, imageDimsJSON})
-	if tensor {
+	if o.Tensor {
 		fmd = arrow.NewMetadata([]string{ExtensionNameKey, ExtensionMetadataKey}, []string{TensorExtensionName, imageTensorMD})
 	}
 	fields := []arrow.Field{
@@ -131,7 +145,10 @@ func imageSchema(tensor bool, meta map[string]string, extra []string) *arrow.Sch
 		{Name: ColLabel, Type: arrow.PrimitiveTypes.Uint8},
 		{Name: ColImage, Type: imageType, Metadata: fmd},
 	}
-	for _, name := range extra {
+	if o.Path {
+		fields = append(fields, arrow.Field{Name: ColPath, Type: arrow.BinaryTypes.String})
+	}
+	for _, name := range o.Extra {
 		fields = append(fields, arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int32})
 	}
 	mdv := arrow.MetadataFrom(md)
@@ -152,6 +169,7 @@ func IsTensorSchema(s *arrow.Schema) bool {
 // layout locates the columns of a validated image schema.
 type layout struct {
 	index, label, image int
+	path                int      // -1: none
 	extra               []string // names of the extra int32 columns
 	extraCol            []int
 	classes             []string
@@ -159,7 +177,7 @@ type layout struct {
 
 // checkSchema validates s as an image-table schema.
 func checkSchema(s *arrow.Schema) (layout, error) {
-	var l layout
+	l := layout{path: -1}
 	want := []struct {
 		name string
 		typ  arrow.DataType
@@ -190,8 +208,16 @@ func checkSchema(s *arrow.Schema) (layout, error) {
 	if l.classes, err = ClassNamesOf(md); err != nil {
 		return l, err
 	}
+	switch idx := s.FieldIndices(ColPath); {
+	case len(idx) > 1:
+		return l, fmt.Errorf("want at most one column %q, found %d", ColPath, len(idx))
+	case len(idx) == 1 && s.Field(idx[0]).Type.ID() != arrow.STRING:
+		return l, fmt.Errorf("column %q: want utf8, got %s", ColPath, s.Field(idx[0]).Type)
+	case len(idx) == 1:
+		l.path = idx[0]
+	}
 	for i, f := range s.Fields() {
-		if i == l.index || i == l.label || i == l.image {
+		if i == l.index || i == l.label || i == l.image || i == l.path {
 			continue
 		}
 		if f.Type.ID() != arrow.INT32 {
