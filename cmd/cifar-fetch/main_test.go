@@ -74,22 +74,7 @@ func writeArchive(t *testing.T, data []byte) string {
 // readTable reads a whole image table.
 func readTable(t *testing.T, path string) (arrowio.ImageBatch, map[string]string) {
 	t.Helper()
-	r, err := arrowio.OpenImages(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var all arrowio.ImageBatch
-	for r.Next() {
-		b := r.Batch()
-		all.Index = append(all.Index, b.Index...)
-		all.Label = append(all.Label, b.Label...)
-		all.Pixels = append(all.Pixels, b.Pixels...)
-	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return all, r.Metadata()
+	return cifartest.ReadTable(t, path)
 }
 
 // checkSynthetic checks a table made from the synthetic archive.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
+	"github.com/simclr-go/simclr/pkg/cifar/cifartest"
 )
 
 // writeFolder makes n PNGs of size w×h under dir/CLASS/ for each class (or
@@ -50,25 +51,16 @@ func writeFolder(t testing.TB, dir string, classes []string, n, w, h int) {
 	}
 }
 
+// readTable reads the table at path, and its schema through a reader.
 func readTable(t *testing.T, path string) (arrowio.ImageBatch, *arrowio.ImageReader) {
 	t.Helper()
+	b, _ := cifartest.ReadTable(t, path)
 	r, err := arrowio.OpenImages(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	var all arrowio.ImageBatch
-	for r.Next() {
-		b := r.Batch()
-		all.Index = append(all.Index, b.Index...)
-		all.Label = append(all.Label, b.Label...)
-		all.Pixels = append(all.Pixels, b.Pixels...)
-		all.Path = append(all.Path, b.Path...)
-	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return all, r
+	return b, r
 }
 
 func TestLabelledFolder(t *testing.T) {

@@ -111,3 +111,26 @@ func WriteTable(t testing.TB, b arrowio.ImageBatch) string {
 	}
 	return path
 }
+
+// ReadTable reads the whole image table at path, failing t on any error,
+// and returns its rows and schema metadata.
+func ReadTable(t testing.TB, path string) (arrowio.ImageBatch, map[string]string) {
+	t.Helper()
+	r, err := arrowio.OpenImages(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var all arrowio.ImageBatch
+	for r.Next() {
+		b := r.Batch()
+		all.Index = append(all.Index, b.Index...)
+		all.Label = append(all.Label, b.Label...)
+		all.Pixels = append(all.Pixels, b.Pixels...)
+		all.Path = append(all.Path, b.Path...)
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return all, r.Metadata()
+}
