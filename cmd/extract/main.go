@@ -92,8 +92,10 @@ func run(args []string) error {
 	if s, ok := in.Metadata()[arrowio.MetaSplit]; ok {
 		meta[features.MetaSplit] = s
 	}
-	if cn, ok := in.Metadata()[arrowio.MetaClassNames]; ok {
-		meta[features.MetaClassNames] = cn
+	for _, k := range []string{arrowio.MetaClassNames, arrowio.MetaLabelled} {
+		if v, ok := in.Metadata()[k]; ok {
+			meta[k] = v
+		}
 	}
 	out, err := features.Create(c.Output, model.FeatureDim, meta)
 	if err != nil {

@@ -2,9 +2,6 @@ package main
 
 import (
 	"bytes"
-	"image"
-	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,42 +11,8 @@ import (
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
 	"github.com/simclr-go/simclr/pkg/cifar/cifartest"
+	"github.com/simclr-go/simclr/pkg/imagefolder/foldertest"
 )
-
-// writeFolder makes n PNGs of size w×h under dir/CLASS/ for each class (or
-// directly in dir when classes is nil), each a flat colour that tells its
-// class and number apart.
-func writeFolder(t testing.TB, dir string, classes []string, n, w, h int) {
-	t.Helper()
-	subs := classes
-	if subs == nil {
-		subs = []string{""}
-	}
-	for c, class := range subs {
-		if err := os.MkdirAll(filepath.Join(dir, class), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for i := range n {
-			img := image.NewNRGBA(image.Rect(0, 0, w, h))
-			for y := range h {
-				for x := range w {
-					// class c is brightest in channel c, with a texture per image
-					v := [3]uint8{30, 30, 30}
-					v[c%3] = uint8(150 + 10*c + (x*y+i)%40)
-					img.SetNRGBA(x, y, color.NRGBA{v[0], v[1], v[2], 255})
-				}
-			}
-			var buf bytes.Buffer
-			if err := png.Encode(&buf, img); err != nil {
-				t.Fatal(err)
-			}
-			name := filepath.Join(dir, class, "img"+string(rune('a'+i/26))+string(rune('a'+i%26))+".png")
-			if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-}
 
 // readTable reads the table at path, and its schema through a reader.
 func readTable(t *testing.T, path string) (arrowio.ImageBatch, *arrowio.ImageReader) {
@@ -65,7 +28,7 @@ func readTable(t *testing.T, path string) (arrowio.ImageBatch, *arrowio.ImageRea
 
 func TestLabelledFolder(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "photos")
-	writeFolder(t, dir, []string{"zebra", "ant", "moth"}, 4, 48, 40)
+	foldertest.Write(t, dir, []string{"zebra", "ant", "moth"}, 4, 48, 40)
 	out := filepath.Join(t.TempDir(), "photos.arrow")
 	if err := run([]string{dir, "-o", out, "--split", "test", "-q"}); err != nil {
 		t.Fatal(err)
@@ -118,7 +81,7 @@ func mustRead(t *testing.T, path string) []byte {
 
 func TestFlatFolder(t *testing.T) {
 	dir := t.TempDir()
-	writeFolder(t, dir, nil, 3, 32, 32)
+	foldertest.Write(t, dir, nil, 3, 32, 32)
 	out := filepath.Join(t.TempDir(), "flat.arrow")
 	if err := run([]string{dir, "-o", out, "-q", "--tensor-extension"}); err != nil {
 		t.Fatal(err)
@@ -134,7 +97,7 @@ func TestFlatFolder(t *testing.T) {
 
 func TestBadFiles(t *testing.T) {
 	dir := t.TempDir()
-	writeFolder(t, dir, []string{"a", "b"}, 2, 32, 32)
+	foldertest.Write(t, dir, []string{"a", "b"}, 2, 32, 32)
 	bad := filepath.Join(dir, "b", "broken.png")
 	if err := os.WriteFile(bad, []byte("\x89PNG not really"), 0o644); err != nil {
 		t.Fatal(err)

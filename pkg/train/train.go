@@ -36,6 +36,9 @@ type Config struct {
 	// BF16 runs the GEMMs on bfloat16 inputs (kern.SetBF16); the weights,
 	// gradients and optimizer stay float32. The caller applies it.
 	BF16 bool `json:"bf16"`
+	// Classes is the width of the supervised classifier: the table's class
+	// count (0: Classes, CIFAR-10's ten). The SimCLR objective ignores it.
+	Classes int `json:"classes,omitempty"`
 }
 
 // DefaultConfig is the reference recipe.
@@ -156,6 +159,16 @@ func (c Config) validate(data Dataset, stream *Stream) error {
 	}
 	if err := c.Augment.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Classes < 0 || c.Classes > 256 {
+		errs = append(errs, fmt.Errorf("classes %d: want 1 to 256 (0: %d)", c.Classes, Classes))
+	} else if c.Objective == ObjectiveSupervised {
+		for i, y := range data.Label {
+			if int(y) >= c.NumClasses() {
+				errs = append(errs, fmt.Errorf("image %d: label %d, but the classifier has %d classes", i, y, c.NumClasses()))
+				break
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

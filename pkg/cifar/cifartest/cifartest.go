@@ -98,8 +98,14 @@ func Archive(ms ...Member) []byte {
 // temporary directory of t and returns its path.
 func WriteTable(t testing.TB, b arrowio.ImageBatch) string {
 	t.Helper()
+	return WriteTableMeta(t, b, map[string]string{arrowio.MetaSplit: "test"})
+}
+
+// WriteTableMeta is WriteTable with the given schema metadata.
+func WriteTableMeta(t testing.TB, b arrowio.ImageBatch, meta map[string]string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "images.arrow")
-	w, err := arrowio.CreateImages(path, arrowio.ImageSchema(map[string]string{arrowio.MetaSplit: "test"}))
+	w, err := arrowio.CreateImages(path, arrowio.ImageSchema(meta))
 	if err != nil {
 		t.Fatal(err)
 	}
