@@ -44,8 +44,9 @@ Examples:
   cifar-fetch --archive cifar-10-binary.tar.gz --split test -o - | other-tool`
 
 type cli struct {
-	Archive  string           `placeholder:"PATH" env:"CIFAR10_ARCHIVE" help:"Read this local cifar-10-binary.tar.gz instead of downloading (takes precedence over --url)."`
-	URL      string           `name:"url" placeholder:"URL" default:"${url}" help:"Download from this URL. The official URL's archive MD5 is checked; a mirror's copy is proven by the per-file MD5s alone (default: ${default})."`
+	Dataset  string           `default:"cifar10" enum:"cifar10,cifar100" help:"cifar10, or cifar100 (the binary archive: fine labels as label, coarse ones as a coarse_label column)."`
+	Archive  string           `placeholder:"PATH" env:"CIFAR10_ARCHIVE" help:"Read this local cifar-10-binary.tar.gz (or cifar-100-binary.tar.gz) instead of downloading (takes precedence over --url)."`
+	URL      string           `name:"url" placeholder:"URL" help:"Download from this URL. The official URL's archive MD5 is checked; a mirror's copy of CIFAR-10 is proven by the per-file MD5s alone (default: ${url}, or ${url100} for cifar100)."`
 	CacheDir string           `placeholder:"DIR" default:"${cache}" help:"Keep downloads here (default: ${default})."`
 	OutDir   string           `short:"d" placeholder:"DIR" default:"data" help:"Write train.arrow and test.arrow here, creating it if needed (default: ${default})."`
 	Split    string           `enum:"train,test,all" default:"all" help:"Which split to write: train, test or all."`
@@ -74,7 +75,7 @@ func run(args []string, sums map[string]string) error {
 	parser, err := kong.New(&c,
 		kong.Name(tool),
 		kong.Description(description),
-		kong.Vars{"url": cifar.ArchiveURL, "cache": cache, "version": version.Producer(tool)},
+		kong.Vars{"url": cifar.ArchiveURL, "url100": cifar.Archive100URL, "cache": cache, "version": version.Producer(tool)},
 		kong.UsageOnError(),
 	)
 	if err != nil {
@@ -82,6 +83,9 @@ func run(args []string, sums map[string]string) error {
 	}
 	if _, err := parser.Parse(args); err != nil {
 		return err
+	}
+	if c.URL == "" {
+		c.URL = map[string]string{"cifar10": cifar.ArchiveURL, "cifar100": cifar.Archive100URL}[c.Dataset]
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -121,6 +125,9 @@ func (c *cli) fetch(ctx context.Context, sums map[string]string) error {
 		return err
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
+	if c.Dataset == "cifar100" {
+		return c.fetch100(ctx, f, archive, source, sum, outs)
+	}
 
 	writers := map[cifar.Split]*arrowio.ImageWriter{}
 	defer func() {
