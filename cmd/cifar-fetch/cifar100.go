@@ -51,6 +51,11 @@ func (c *cli) fetch100(ctx context.Context, f *os.File, archive, source, sum str
 			arrowio.MetaSourceSHA256:   sum,
 			arrowio.MetaProducer:       version.Producer(tool),
 		}
+		var stats arrowio.ChannelStats
+		if err := a.Decode100(o.split, func(b arrowio.ImageBatch) error { stats.Add(b.Pixels); return nil }); err != nil {
+			return fmt.Errorf("%s: %w", archive, err)
+		}
+		stats.SetMeta(meta)
 		w, err := arrowio.CreateImages(o.path, schema(arrowio.SchemaOptions{Meta: meta, Extra: []string{cifar.ColCoarseLabel}, Tensor: c.Tensor}))
 		if err != nil {
 			return err

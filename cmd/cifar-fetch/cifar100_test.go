@@ -44,8 +44,10 @@ func checkTable100(t *testing.T, path string, rows int) map[string]string {
 		t.Fatalf("%s: extra columns %v, classes %v", path, r.Extra(), r.ClassNames())
 	}
 	n := 0
+	var stats arrowio.ChannelStats
 	for r.Next() {
 		b := r.Batch()
+		stats.Add(b.Pixels)
 		for i := range b.Len() {
 			fine, coarse := cifartest.Label100(n)
 			if b.Index[i] != int32(n) || b.Label[i] != fine || b.Extra[cifar.ColCoarseLabel][i] != int32(coarse) || b.Image(i)[2000] != cifartest.Pixel(n, 2000) {
@@ -61,6 +63,12 @@ func checkTable100(t *testing.T, path string, rows int) map[string]string {
 		t.Fatalf("%s: %d rows, want %d", path, n, rows)
 	}
 	md := r.Metadata()
+	want := map[string]string{}
+	stats.SetMeta(want)
+	if md[arrowio.MetaChannelMean] != want[arrowio.MetaChannelMean] || md[arrowio.MetaChannelStd] != want[arrowio.MetaChannelStd] {
+		t.Errorf("%s: channel statistics %s %s, computed from its rows %s %s", path,
+			md[arrowio.MetaChannelMean], md[arrowio.MetaChannelStd], want[arrowio.MetaChannelMean], want[arrowio.MetaChannelStd])
+	}
 	var coarse []string
 	if err := json.Unmarshal([]byte(md[cifar.MetaCoarseClassNames]), &coarse); err != nil || !slices.Equal(coarse, cifartest.CoarseNames()) {
 		t.Errorf("%s: coarse names %q (%v)", path, md[cifar.MetaCoarseClassNames], err)

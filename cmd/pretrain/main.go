@@ -174,11 +174,19 @@ func trainer(c *cli) (*train.Trainer, error) {
 	return t, err
 }
 
-// tableConfig is the run's config with what the table decides: the
-// supervised classifier has one output per class of the table, and needs
-// labelled images.
+// tableConfig is the run's config with what the table decides: pixels are
+// normalised with its channel statistics when it has them (else CIFAR-10's),
+// and the supervised classifier has one output per class of the table, and
+// needs labelled images.
 func (c *cli) tableConfig(r *arrowio.ImageReader) (train.Config, error) {
 	cfg := c.config()
+	mean, std, ok, err := arrowio.Normalization(r.Metadata())
+	if err != nil {
+		return cfg, fmt.Errorf("%s: %w", c.Input, err)
+	}
+	if ok {
+		cfg.Mean, cfg.Std = mean[:], std[:]
+	}
 	if cfg.Objective == train.ObjectiveSupervised {
 		if !r.Labelled() {
 			return cfg, fmt.Errorf("%s holds unlabelled images; the supervised objective needs labels", c.Input)

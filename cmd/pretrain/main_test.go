@@ -130,3 +130,26 @@ func TestSupervisedClassesFromTable(t *testing.T) {
 		t.Errorf("unlabelled table: err = %v", err)
 	}
 }
+
+// Pixels are normalised with the table's channel statistics, which the
+// checkpoint's config records for extract.
+func TestNormalizationFromTable(t *testing.T) {
+	in := writeClassTable(t, 8, `["a","b"]`, 2, map[string]string{
+		arrowio.MetaChannelMean: "[0.25,0.5,0.75]", arrowio.MetaChannelStd: "[0.1,0.2,0.3]"})
+	out := t.TempDir()
+	if err := run([]string{in, "--out-dir", out, "--batch", "4", "--epochs", "1", "--warmup-epochs", "0",
+		"--proj-hidden", "16", "--proj-out", "8", "--threads", "1", "--max-steps", "1"}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Load(filepath.Join(out, "simclr_epoch000_step00001.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := f.Metadata["config"]; !strings.Contains(cfg, `"mean":[0.25,0.5,0.75],"std":[0.1,0.2,0.3]`) {
+		t.Errorf("config %s lacks the table's statistics", cfg)
+	}
+	bad := writeClassTable(t, 8, `["a","b"]`, 2, map[string]string{arrowio.MetaChannelMean: "[0.25]", arrowio.MetaChannelStd: "[0.1,0.2,0.3]"})
+	if err := run([]string{bad, "--out-dir", out, "--batch", "4"}); err == nil || !strings.Contains(err.Error(), "channel_mean") {
+		t.Errorf("bad statistics: err = %v", err)
+	}
+}

@@ -36,10 +36,11 @@ func newFeeder(t *Trainer) *feeder {
 		f.free <- &batch{x: make([]float32, views*augment.ImageLen), labels: make([]uint8, b)}
 	}
 	if t.stream != nil {
-		go f.fromStream(t.stream, nv, b, t.GlobalStep())
+		go f.fromStream(t.stream, nv, b, t.GlobalStep(), t.Cfg)
 		return f
 	}
 	cfg, data, seed := t.Cfg, t.data, t.Cfg.Seed
+	mean, std := cfg.Normalization()
 	epoch, step, spe := t.Epoch, t.Step, t.StepsPerEpoch()
 	go func() {
 		src := make([]uint8, b*augment.ImageLen)
@@ -58,7 +59,7 @@ func newFeeder(t *Trainer) *feeder {
 					bt.labels[i] = data.Label[p]
 				}
 				cfg.Augment.Batch(pix, src, seed, epoch, idx, nv, 1)
-				augment.ToNHWC(bt.x, pix, augment.CIFAR10Mean, augment.CIFAR10Std)
+				augment.ToNHWC(bt.x, pix, mean, std)
 				if !f.send(bt) {
 					return
 				}
