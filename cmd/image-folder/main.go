@@ -16,6 +16,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
+	"github.com/simclr-go/simclr/pkg/atomicfile"
 	"github.com/simclr-go/simclr/pkg/imagefolder"
 	"github.com/simclr-go/simclr/pkg/progress"
 	"github.com/simclr-go/simclr/pkg/version"
@@ -97,11 +98,14 @@ func (c *cli) convert() error {
 	}
 	names, _ := json.Marshal(classes)
 	meta[arrowio.MetaClassNames] = string(names)
-	w, err := arrowio.CreateImages(c.Output, arrowio.NewImageSchema(arrowio.SchemaOptions{Meta: meta, Tensor: c.Tensor, Path: true}))
-	if err != nil {
-		return err
+	if c.Output != "-" {
+		// Fail now, not after the decoding, if the output cannot be written.
+		probe, err := atomicfile.Create(c.Output)
+		if err != nil {
+			return err
+		}
+		probe.Abort()
 	}
-	defer w.Abort()
 
 	c.note("%s: %d images in %d classes (%d other files ignored)", c.Dir, len(l.Files), len(l.Classes), l.Ignored)
 	out := progress.Stderr() // a terminal, or nil
@@ -113,21 +117,37 @@ func (c *cli) convert() error {
 	if threads == 0 {
 		threads = runtime.NumCPU()
 	}
+	// The rows are held in memory (3 KiB an image, as pretrain holds them)
+	// so that their channel statistics can head the table.
+	var batches []arrowio.ImageBatch
+	var stats arrowio.ChannelStats
 	res, err := imagefolder.Convert(c.Dir, l, imagefolder.Options{
 		Workers:  threads,
 		SkipBad:  c.SkipBad,
 		Bad:      func(err error) { fmt.Fprintf(os.Stderr, "%s: skipped %v\n", tool, err) },
 		Progress: func(done int) { bar.Draw(int64(done), "converting") },
-	}, w.Write)
+	}, func(b arrowio.ImageBatch) error {
+		batches = append(batches, b)
+		stats.Add(b.Pixels)
+		return nil
+	})
 	bar.Finish()
 	if err != nil {
-		if !c.SkipBad {
-			return fmt.Errorf("%w (--skip-bad skips such files); no output written", err)
-		}
-		return err
+		return fmt.Errorf("%w (--skip-bad skips such files); no output written", err)
 	}
 	if res.Rows == 0 {
 		return errors.New("every image was bad; no output written")
+	}
+	stats.SetMeta(meta)
+	w, err := arrowio.CreateImages(c.Output, arrowio.NewImageSchema(arrowio.SchemaOptions{Meta: meta, Tensor: c.Tensor, Path: true}))
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	for _, b := range batches {
+		if err := w.Write(b); err != nil {
+			return err
+		}
 	}
 	if err := w.Close(); err != nil {
 		return err

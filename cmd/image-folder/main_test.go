@@ -44,6 +44,13 @@ func TestLabelledFolder(t *testing.T) {
 		t.Errorf("paths %v, index %v", b.Path, b.Index)
 	}
 	md := r.Metadata()
+	var stats arrowio.ChannelStats
+	stats.Add(b.Pixels)
+	want := map[string]string{}
+	stats.SetMeta(want)
+	if md["channel_mean"] != want["channel_mean"] || md["channel_std"] != want["channel_std"] {
+		t.Errorf("channel statistics %s %s, computed from the rows %s %s", md["channel_mean"], md["channel_std"], want["channel_mean"], want["channel_std"])
+	}
 	if md["split"] != "test" || md["source"] != dir || len(md["source_sha256"]) != 64 || !strings.HasPrefix(md["producer"], "image-folder ") {
 		t.Errorf("metadata %v", md)
 	}
