@@ -1,6 +1,7 @@
-// Command cifar-fetch turns the CIFAR-10 binary distribution into the
-// project's Arrow image tables, train.arrow (50,000 rows) and test.arrow
-// (10,000 rows). See pkg/arrowio for the table format.
+// Command cifar-fetch turns the CIFAR-10 (or, with --dataset cifar100, the
+// CIFAR-100) binary distribution into the project's Arrow image tables,
+// train.arrow (50,000 rows) and test.arrow (10,000 rows). See pkg/arrowio
+// for the table format.
 package main
 
 import (
@@ -26,7 +27,7 @@ import (
 
 const tool = "cifar-fetch"
 
-const description = `Convert CIFAR-10 into Arrow image tables.
+const description = `Convert CIFAR-10 or CIFAR-100 into Arrow image tables.
 
 By default it downloads the official binary archive (checked against its
 official MD5) into a cache, so later runs do no network work. With --archive it
@@ -38,10 +39,17 @@ shape in field and schema metadata; with --tensor-extension marked as the
 canonical arrow.fixed_shape_tensor instead, which Polars cannot read). Outputs
 appear only when complete; existing ones are kept unless --force.
 
+With --dataset cifar100 it converts cifar-100-binary.tar.gz instead, whose
+own MD5 (the only digest published) must be the official one: label is the
+fine label (names from fine_label_names.txt), coarse_label an int32 column
+(names in the coarse_class_names metadata), and each table records its
+per-channel mean and standard deviation (channel_mean, channel_std).
+
 Examples:
   cifar-fetch --out-dir data
   cifar-fetch --archive cifar-10-binary.tar.gz --out-dir data
-  cifar-fetch --archive cifar-10-binary.tar.gz --split test -o - | other-tool`
+  cifar-fetch --archive cifar-10-binary.tar.gz --split test -o - | other-tool
+  cifar-fetch --dataset cifar100 --out-dir data100`
 
 type cli struct {
 	Dataset  string           `default:"cifar10" enum:"cifar10,cifar100" help:"cifar10, or cifar100 (the binary archive: fine labels as label, coarse ones as a coarse_label column)."`
