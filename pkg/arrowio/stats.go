@@ -53,9 +53,17 @@ func (s *ChannelStats) MeanStd() (mean, std [Channels]float64) {
 	return mean, std
 }
 
-// SetMeta records the statistics in table metadata md.
+// MinStd is the least standard deviation SetMeta records: one grey level, so
+// that a constant channel normalises to finite values.
+const MinStd = 1.0 / 255
+
+// SetMeta records the statistics in table metadata md, each standard
+// deviation at least MinStd.
 func (s *ChannelStats) SetMeta(md map[string]string) {
 	mean, std := s.MeanStd()
+	for c := range std {
+		std[c] = max(std[c], MinStd)
+	}
 	md[MetaChannelMean], md[MetaChannelStd] = floatList(mean), floatList(std)
 }
 

@@ -34,6 +34,14 @@ func TestChannelStats(t *testing.T) {
 	if md[MetaChannelMean] != "[0.500000,0.200000,0.500000]" {
 		t.Errorf("channel_mean %q", md[MetaChannelMean])
 	}
+	// The constant green channel is recorded with one grey level, so that
+	// the statistics normalise.
+	if md[MetaChannelStd] != "[0.500000,0.003922,0.500000]" {
+		t.Errorf("channel_std %q", md[MetaChannelStd])
+	}
+	if _, _, ok, err := Normalization(md); !ok || err != nil {
+		t.Errorf("Normalization of SetMeta's statistics: ok %v, err %v", ok, err)
+	}
 	md[MetaChannelStd] = "[0.5,0.25,0.5]"
 	m, sd, ok, err := Normalization(md)
 	if err != nil || !ok || m != [3]float32{0.5, 0.2, 0.5} || sd != [3]float32{0.5, 0.25, 0.5} {
