@@ -150,6 +150,39 @@ func TestStream(t *testing.T) {
 	}
 }
 
+// TestViewsReadByPolars: the view stream, as written to a pipe and saved to
+// a file, opens in nodejs-polars with its columns and values.
+func TestViewsReadByPolars(t *testing.T) {
+	in := cifartest.WriteTable(t, testImages(6))
+	var out bytes.Buffer
+	if err := run([]string{in, "--seed", "3", "--views", "2", "--batch", "3"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "views.arrows")
+	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	batches, _ := readViews(t, bytes.NewReader(out.Bytes()))
+	var labels, views []int
+	for _, b := range batches {
+		for r := range b.label {
+			labels, views = append(labels, int(b.label[r])), append(views, int(b.view[r]))
+		}
+	}
+	first := make([]int, 8)
+	for i := range first {
+		first[i] = int(batches[0].pixels[i])
+	}
+	t.Log(arrowiotest.PolarsTable(t, path, map[string]any{
+		"columns": [][2]string{{"index", "Int32"}, {"label", "UInt8"}, {"image", "FixedSizeList(UInt8,3072)"}, {"view", "Int32"}, {"epoch", "Int32"}},
+		"rows":    12,
+		"labels":  labels,
+		"ints":    map[string]any{"view": views},
+		"list":    "image",
+		"first":   first,
+	}))
+}
+
 func TestDeterminism(t *testing.T) {
 	in := cifartest.WriteTable(t, testImages(7))
 	stream := func(args ...string) []byte {

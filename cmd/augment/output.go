@@ -19,7 +19,8 @@ const (
 )
 
 // inherited are the input's metadata keys that describe the views too.
-var inherited = []string{arrowio.MetaClassNames, arrowio.MetaSplit, arrowio.MetaSource, arrowio.MetaSourceSHA256}
+var inherited = []string{arrowio.MetaClassNames, arrowio.MetaSplit, arrowio.MetaSource, arrowio.MetaSourceSHA256,
+	arrowio.MetaLabelled, arrowio.MetaChannelMean, arrowio.MetaChannelStd}
 
 func viewSchema(c *cli, in map[string]string, images int) (*arrow.Schema, error) {
 	cfg, err := json.Marshal(c.Config())

@@ -1,6 +1,7 @@
-// Command cifar-fetch turns the CIFAR-10 binary distribution into the
-// project's Arrow image tables, train.arrow (50,000 rows) and test.arrow
-// (10,000 rows). See pkg/arrowio for the table format.
+// Command cifar-fetch turns the CIFAR-10 (or, with --dataset cifar100, the
+// CIFAR-100) binary distribution into the project's Arrow image tables,
+// train.arrow (50,000 rows) and test.arrow (10,000 rows). See pkg/arrowio
+// for the table format.
 package main
 
 import (
@@ -26,29 +27,40 @@ import (
 
 const tool = "cifar-fetch"
 
-const description = `Convert CIFAR-10 into Arrow image tables.
+const description = `Convert CIFAR-10 or CIFAR-100 into Arrow image tables.
 
 By default it downloads the official binary archive (checked against its
 official MD5) into a cache, so later runs do no network work. With --archive it
 reads a local copy instead. Either way each of the six data files is checked
 against its official MD5, the archive is read as a stream, and train.arrow and
 test.arrow are written to --out-dir: Arrow IPC files with columns index
-(int32), label (uint8) and image (fixed_size_list<uint8>[3072], CHW). Outputs
+(int32), label (uint8) and image (fixed_size_list<uint8>[3072], CHW, its
+shape in field and schema metadata; with --tensor-extension marked as the
+canonical arrow.fixed_shape_tensor instead, which Polars cannot read). Outputs
 appear only when complete; existing ones are kept unless --force.
+
+With --dataset cifar100 it converts cifar-100-binary.tar.gz instead, whose
+own MD5 (the only digest published) must be the official one: label is the
+fine label (names from fine_label_names.txt), coarse_label an int32 column
+(names in the coarse_class_names metadata), and each table records its
+per-channel mean and standard deviation (channel_mean, channel_std).
 
 Examples:
   cifar-fetch --out-dir data
   cifar-fetch --archive cifar-10-binary.tar.gz --out-dir data
-  cifar-fetch --archive cifar-10-binary.tar.gz --split test -o - | other-tool`
+  cifar-fetch --archive cifar-10-binary.tar.gz --split test -o - | other-tool
+  cifar-fetch --dataset cifar100 --out-dir data100`
 
 type cli struct {
-	Archive  string           `placeholder:"PATH" env:"CIFAR10_ARCHIVE" help:"Read this local cifar-10-binary.tar.gz instead of downloading (takes precedence over --url)."`
-	URL      string           `name:"url" placeholder:"URL" default:"${url}" help:"Download from this URL. The official URL's archive MD5 is checked; a mirror's copy is proven by the per-file MD5s alone (default: ${default})."`
+	Dataset  string           `default:"cifar10" enum:"cifar10,cifar100" help:"cifar10, or cifar100 (the binary archive: fine labels as label, coarse ones as a coarse_label column)."`
+	Archive  string           `placeholder:"PATH" env:"CIFAR10_ARCHIVE" help:"Read this local cifar-10-binary.tar.gz (or cifar-100-binary.tar.gz) instead of downloading (takes precedence over --url)."`
+	URL      string           `name:"url" placeholder:"URL" help:"Download from this URL. The official URL's archive MD5 is checked; a mirror's copy of CIFAR-10 is proven by the per-file MD5s alone (default: ${url}, or ${url100} for cifar100)."`
 	CacheDir string           `placeholder:"DIR" default:"${cache}" help:"Keep downloads here (default: ${default})."`
 	OutDir   string           `short:"d" placeholder:"DIR" default:"data" help:"Write train.arrow and test.arrow here, creating it if needed (default: ${default})."`
 	Split    string           `enum:"train,test,all" default:"all" help:"Which split to write: train, test or all."`
 	Output   string           `short:"o" placeholder:"PATH" help:"Write the split chosen with --split to PATH instead; - writes an Arrow IPC stream to stdout."`
 	Force    bool             `short:"f" help:"Overwrite existing outputs."`
+	Tensor   bool             `name:"tensor-extension" help:"Mark the image column as the canonical Arrow extension type arrow.fixed_shape_tensor (pyarrow reads it as a tensor column; Polars cannot read such tables)."`
 	Quiet    bool             `short:"q" help:"Print nothing but errors."`
 	Version  kong.VersionFlag `help:"Print the version and exit."`
 }
@@ -71,7 +83,7 @@ func run(args []string, sums map[string]string) error {
 	parser, err := kong.New(&c,
 		kong.Name(tool),
 		kong.Description(description),
-		kong.Vars{"url": cifar.ArchiveURL, "cache": cache, "version": version.Producer(tool)},
+		kong.Vars{"url": cifar.ArchiveURL, "url100": cifar.Archive100URL, "cache": cache, "version": version.Producer(tool)},
 		kong.UsageOnError(),
 	)
 	if err != nil {
@@ -79,6 +91,9 @@ func run(args []string, sums map[string]string) error {
 	}
 	if _, err := parser.Parse(args); err != nil {
 		return err
+	}
+	if c.URL == "" {
+		c.URL = map[string]string{"cifar10": cifar.ArchiveURL, "cifar100": cifar.Archive100URL}[c.Dataset]
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -118,6 +133,9 @@ func (c *cli) fetch(ctx context.Context, sums map[string]string) error {
 		return err
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
+	if c.Dataset == "cifar100" {
+		return c.fetch100(ctx, f, archive, source, sum, outs)
+	}
 
 	writers := map[cifar.Split]*arrowio.ImageWriter{}
 	defer func() {
@@ -125,8 +143,12 @@ func (c *cli) fetch(ctx context.Context, sums map[string]string) error {
 			w.Abort() // a no-op for the ones closed
 		}
 	}()
+	schema := arrowio.ImageSchema
+	if c.Tensor {
+		schema = arrowio.TensorImageSchema
+	}
 	for _, o := range outs {
-		w, err := arrowio.CreateImages(o.path, arrowio.ImageSchema(map[string]string{
+		w, err := arrowio.CreateImages(o.path, schema(map[string]string{
 			arrowio.MetaSplit:        string(o.split),
 			arrowio.MetaSource:       source,
 			arrowio.MetaSourceSHA256: sum,

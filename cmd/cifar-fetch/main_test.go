@@ -74,22 +74,7 @@ func writeArchive(t *testing.T, data []byte) string {
 // readTable reads a whole image table.
 func readTable(t *testing.T, path string) (arrowio.ImageBatch, map[string]string) {
 	t.Helper()
-	r, err := arrowio.OpenImages(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var all arrowio.ImageBatch
-	for r.Next() {
-		b := r.Batch()
-		all.Index = append(all.Index, b.Index...)
-		all.Label = append(all.Label, b.Label...)
-		all.Pixels = append(all.Pixels, b.Pixels...)
-	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return all, r.Metadata()
+	return cifartest.ReadTable(t, path)
 }
 
 // checkSynthetic checks a table made from the synthetic archive.
@@ -141,6 +126,27 @@ func TestConvertLocalArchive(t *testing.T) {
 		}
 	}
 	checkWithArrowJS(t, filepath.Join(out, "test.arrow"), perMember, "test")
+}
+
+// TestTensorExtension: --tensor-extension marks the image column as the
+// canonical tensor type, which our readers and Arrow JS take too.
+func TestTensorExtension(t *testing.T) {
+	src := writeArchive(t, archive)
+	out := t.TempDir()
+	if err := run([]string{"--archive", src, "--out-dir", out, "--split", "test", "--tensor-extension", "-q"}, sums); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(out, "test.arrow")
+	checkSynthetic(t, path, cifar.Test)
+	r, err := arrowio.OpenImages(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if !arrowio.IsTensorSchema(r.Schema()) {
+		t.Errorf("%s: image column not marked as %s", path, arrowio.TensorExtensionName)
+	}
+	checkWithJS(t, path, perMember, "test", true)
 }
 
 func TestArchiveFromEnvironment(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -82,7 +83,7 @@ func run(args []string) error {
 	if note != "" {
 		fmt.Fprintf(os.Stderr, "extract: %s\n", note)
 	}
-	enc, meta, err := encoder(&c, prec)
+	enc, meta, norm, err := encoder(&c, prec)
 	if err != nil {
 		return err
 	}
@@ -95,14 +96,27 @@ func run(args []string) error {
 	if s, ok := in.Metadata()[arrowio.MetaSplit]; ok {
 		meta[features.MetaSplit] = s
 	}
-	if cn, ok := in.Metadata()[arrowio.MetaClassNames]; ok {
-		meta[features.MetaClassNames] = cn
+	for _, k := range []string{arrowio.MetaClassNames, arrowio.MetaLabelled} {
+		if v, ok := in.Metadata()[k]; ok {
+			meta[k] = v
+		}
+	}
+	// Normalise as in training: with the checkpoint's statistics; a random
+	// encoder with the table's own, or CIFAR-10's when it has none.
+	mean, std, ok, err := arrowio.Normalization(in.Metadata())
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.Input, err)
+	}
+	if norm != nil {
+		mean, std = norm.Normalization()
+	} else if !ok {
+		mean, std = augment.CIFAR10Mean, augment.CIFAR10Std
 	}
 	out, err := features.Create(c.Output, model.FeatureDim, meta)
 	if err != nil {
 		return err
 	}
-	n, elapsed, err := extract(enc, in, out, c.Batch, c.Limit)
+	n, elapsed, err := extract(enc, in, out, c.Batch, c.Limit, mean, std)
 	if err != nil {
 		out.Abort()
 		return err
@@ -116,27 +130,28 @@ func run(args []string) error {
 }
 
 // encoder builds the frozen encoder and the metadata that says where it
-// came from.
-func encoder(c *cli, prec kern.Precision) (*model.Encoder, map[string]string, error) {
+// came from, and, for a checkpoint, the config it was trained with, whose
+// pixel normalisation extraction repeats (nil for --random-init).
+func encoder(c *cli, prec kern.Precision) (*model.Encoder, map[string]string, *train.Config, error) {
 	meta := map[string]string{features.MetaProducer: version.Producer("extract")}
 	if c.RandomInit {
 		enc, err := model.NewEncoder(c.Stem, c.Batch, prec)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		enc.Init(rand.New(rand.NewPCG(c.Seed, train.InitStream)))
 		enc.SetTrain(false)
 		meta[features.MetaStem], meta[features.MetaCheckpoint] = c.Stem, fmt.Sprintf("random-init seed %d", c.Seed)
 		meta[features.MetaEpoch] = "0"
-		return enc, meta, nil
+		return enc, meta, nil, nil
 	}
 	raw, err := os.ReadFile(c.Checkpoint)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	f, err := safetensors.Read(bytes.NewReader(raw))
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", c.Checkpoint, err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", c.Checkpoint, err)
 	}
 	stem := c.Stem
 	if s, ok := f.Metadata[train.MetaStem]; ok {
@@ -144,10 +159,10 @@ func encoder(c *cli, prec kern.Precision) (*model.Encoder, map[string]string, er
 	}
 	enc, err := model.NewEncoder(stem, c.Batch, prec)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", c.Checkpoint, err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", c.Checkpoint, err)
 	}
 	if err := enc.State().Load(f); err != nil {
-		return nil, nil, fmt.Errorf("%s: not a ResNet-18 encoder with the %s stem: %w", c.Checkpoint, stem, err)
+		return nil, nil, nil, fmt.Errorf("%s: not a ResNet-18 encoder with the %s stem: %w", c.Checkpoint, stem, err)
 	}
 	enc.SetTrain(false)
 	sum := sha256.Sum256(raw)
@@ -157,13 +172,21 @@ func encoder(c *cli, prec kern.Precision) (*model.Encoder, map[string]string, er
 	if e, ok := f.Metadata[train.MetaEpoch]; ok {
 		meta[features.MetaEpoch] = e
 	}
-	return enc, meta, nil
+	// A checkpoint from before configs held statistics was trained with
+	// CIFAR-10's, which a zero Config gives.
+	var cfg train.Config
+	if raw, ok := f.Metadata["config"]; ok {
+		if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: config metadata: %w", c.Checkpoint, err)
+		}
+	}
+	return enc, meta, &cfg, nil
 }
 
 // extract streams the images of in through enc into out, batch images at a
 // time, stopping after limit images when limit > 0, and reports how many and
 // how long.
-func extract(enc *model.Encoder, in *arrowio.ImageReader, out *features.Writer, batch, limit int) (int, time.Duration, error) {
+func extract(enc *model.Encoder, in *arrowio.ImageReader, out *features.Writer, batch, limit int, mean, std [augment.Channels]float32) (int, time.Duration, error) {
 	start := time.Now()
 	bar := progress.New(progress.Stderr(), 0, 0, "images", 1)
 	x := make([]float32, batch*arrowio.ImageSize)
@@ -177,7 +200,7 @@ func extract(enc *model.Encoder, in *arrowio.ImageReader, out *features.Writer, 
 		for lo := 0; lo < rows; lo += batch {
 			hi := min(lo+batch, rows)
 			n := hi - lo
-			augment.ToNHWC(x[:n*arrowio.ImageSize], b.Pixels[lo*arrowio.ImageSize:hi*arrowio.ImageSize], augment.CIFAR10Mean, augment.CIFAR10Std)
+			augment.ToNHWC(x[:n*arrowio.ImageSize], b.Pixels[lo*arrowio.ImageSize:hi*arrowio.ImageSize], mean, std)
 			feat := enc.Forward(x, n)
 			if err := out.Write(features.Batch{Index: b.Index[lo:hi], Label: b.Label[lo:hi], Features: feat}); err != nil {
 				return done, 0, err

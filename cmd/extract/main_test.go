@@ -13,6 +13,7 @@ import (
 	"github.com/simclr-go/simclr/pkg/cifar/cifartest"
 	"github.com/simclr-go/simclr/pkg/features"
 	"github.com/simclr-go/simclr/pkg/safetensors"
+	"github.com/simclr-go/simclr/pkg/train"
 )
 
 // writeImages writes n small synthetic images as an image table and returns
@@ -80,9 +81,9 @@ func TestLimitNegative(t *testing.T) {
 	}
 }
 
-// The feature table opens in Apache Arrow JS with the schema, rows and
-// values we wrote.
-func TestFeaturesReadByArrowJS(t *testing.T) {
+// The feature table opens in Apache Arrow JS and nodejs-polars with the
+// schema, rows and values we wrote.
+func TestFeaturesReadByArrowJSAndPolars(t *testing.T) {
 	in := writeImages(t, 3)
 	out := filepath.Join(t.TempDir(), "feats.arrow")
 	if err := run([]string{"--random-init", in, "-o", out}); err != nil {
@@ -100,6 +101,14 @@ func TestFeaturesReadByArrowJS(t *testing.T) {
 	want, _ := json.Marshal(map[string]any{"rows": 3, "dim": 512, "split": "test",
 		"index": []int{10, 11, 12}, "label": []int{0, 1, 2}, "feature0": f0})
 	t.Log(arrowiotest.ArrowJS(t, "check_features.mjs", out, string(want)))
+	t.Log(arrowiotest.PolarsTable(t, out, map[string]any{
+		"columns": [][2]string{{"index", "Int32"}, {"label", "UInt8"}, {"feature", "FixedSizeList(Float32,512)"}},
+		"rows":    3,
+		"labels":  []int{0, 1, 2},
+		"ints":    map[string]any{"index": []int{10, 11, 12}},
+		"list":    "feature",
+		"first":   f0,
+	}))
 }
 
 func TestBadCheckpoints(t *testing.T) {
@@ -132,5 +141,49 @@ func TestBadCheckpoints(t *testing.T) {
 		if _, statErr := os.Stat(out); statErr == nil {
 			t.Errorf("%s: left %s behind", tc.name, out)
 		}
+	}
+}
+
+// Extraction normalises pixels as training did: with the channel statistics
+// in the checkpoint's config; a random encoder with the table's own.
+func TestNormalization(t *testing.T) {
+	b, _ := cifartest.ReadTable(t, writeImages(t, 4))
+	stats := map[string]string{arrowio.MetaChannelMean: "[0.3,0.4,0.5]", arrowio.MetaChannelStd: "[0.2,0.25,0.3]"}
+	plain, withStats := cifartest.WriteTable(t, b), cifartest.WriteTableMeta(t, b, stats)
+	dir := t.TempDir()
+	feats := func(name string, args ...string) []float32 {
+		t.Helper()
+		out := filepath.Join(dir, name)
+		if err := run(append([]string{"--threads", "1", "-o", out}, args...)); err != nil {
+			t.Fatalf("extract %v: %v", args, err)
+		}
+		tab, err := features.ReadAll(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tab.Features
+	}
+	// A checkpoint of the initial weights (seed 0, as --random-init --seed 0)
+	// of a run over the table with statistics.
+	cfg := train.DefaultConfig()
+	cfg.Batch, cfg.Mean, cfg.Std = 4, []float32{0.3, 0.4, 0.5}, []float32{0.2, 0.25, 0.3}
+	tr, err := train.New(cfg, train.Dataset{Pixels: b.Pixels, Index: b.Index, Label: b.Label})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt := filepath.Join(dir, "init.safetensors")
+	if err := tr.Checkpoint(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+
+	random := feats("random.arrow", "--random-init", withStats)
+	fromCkpt := feats("ckpt.arrow", "--checkpoint", ckpt, plain) // the table's lack of statistics does not matter
+	cifar := feats("cifar.arrow", "--random-init", plain)
+	if !slices.Equal(random, fromCkpt) {
+		t.Error("the checkpoint's statistics and the table's gave different features")
+	}
+	if slices.Equal(random, cifar) {
+		t.Error("the table's statistics changed nothing against CIFAR-10's")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/alecthomas/kong"
 	"golang.org/x/term"
 
+	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/atomicfile"
 	"github.com/simclr-go/simclr/pkg/features"
 	"github.com/simclr-go/simclr/pkg/flagdefaults"
@@ -207,6 +208,9 @@ func readTable(path string) (*features.Table, error) {
 	}
 	if t.Len() == 0 {
 		return nil, fmt.Errorf("%s: no rows", t.Name)
+	}
+	if !arrowio.Labelled(t.Metadata) {
+		return nil, fmt.Errorf("%s: features of unlabelled images (metadata %s = false); a probe needs labels", t.Name, arrowio.MetaLabelled)
 	}
 	return t, nil
 }

@@ -60,7 +60,7 @@ type cli struct {
 	OutDir string `default:"runs/pretrain" env:"PRETRAIN_OUT_DIR" help:"Directory for checkpoints, the JSON-lines log and the loss curve."`
 	Resume string `placeholder:"CHECKPOINT" env:"PRETRAIN_RESUME" help:"Continue the run saved in this checkpoint, under its own settings."`
 
-	Objective    string  `default:"${objective}" enum:"simclr,supervised" env:"PRETRAIN_OBJECTIVE" help:"simclr (NT-Xent over two views) or supervised (cross-entropy on labels through a Linear(512,10) 'fc', one crop-and-flip view: colour jitter, grayscale and blur off)."`
+	Objective    string  `default:"${objective}" enum:"simclr,supervised" env:"PRETRAIN_OBJECTIVE" help:"simclr (NT-Xent over two views) or supervised (cross-entropy on labels through a Linear(512,C) 'fc', C the table's class count, one crop-and-flip view: colour jitter, grayscale and blur off)."`
 	Stem         string  `default:"${stem}" enum:"imagenet,cifar" env:"PRETRAIN_STEM" help:"Encoder stem: imagenet (7x7/2 conv + max-pool, as the reference recipe) or cifar (3x3/1 conv, the paper's CIFAR variant)."`
 	Epochs       int     `default:"${epochs}" env:"PRETRAIN_EPOCHS" help:"Passes over the images."`
 	Batch        int     `default:"${batch}" env:"PRETRAIN_BATCH" help:"Images per step (two views each)."`
@@ -244,22 +244,51 @@ func trainer(c *cli) (*train.Trainer, error) {
 	if c.Resume == "" && c.precNote != "" {
 		fmt.Fprintf(os.Stderr, "pretrain: %s\n", c.precNote)
 	}
+	cfg, err := c.tableConfig(r)
 	var t *train.Trainer
 	switch {
+	case err != nil:
 	case c.Resume != "":
 		t, err = train.Resume(c.Resume, data, stream)
+		if err == nil && t.Cfg.Objective == train.ObjectiveSupervised && t.Cfg.NumClasses() != len(r.ClassNames()) {
+			err = fmt.Errorf("%s: its classifier has %d classes, %s %d", c.Resume, t.Cfg.NumClasses(), c.Input, len(r.ClassNames()))
+			t.Close()
+			t = nil
+		}
 		if err == nil {
 			fmt.Fprintf(os.Stderr, "pretrain: resumed %s at epoch %d step %d of %d (its settings apply)\n", c.Resume, t.Epoch, t.Step, t.Cfg.Epochs)
 		}
 	case stream != nil:
-		t, err = train.NewFromStream(c.config(), stream)
+		t, err = train.NewFromStream(cfg, stream)
 	default:
-		t, err = train.New(c.config(), data)
+		t, err = train.New(cfg, data)
 	}
 	if err != nil && stream != nil {
 		r.Close()
 	}
 	return t, err
+}
+
+// tableConfig is the run's config with what the table decides: pixels are
+// normalised with its channel statistics when it has them (else CIFAR-10's),
+// and the supervised classifier has one output per class of the table, and
+// needs labelled images.
+func (c *cli) tableConfig(r *arrowio.ImageReader) (train.Config, error) {
+	cfg := c.config()
+	mean, std, ok, err := arrowio.Normalization(r.Metadata())
+	if err != nil {
+		return cfg, fmt.Errorf("%s: %w", c.Input, err)
+	}
+	if ok {
+		cfg.Mean, cfg.Std = mean[:], std[:]
+	}
+	if cfg.Objective == train.ObjectiveSupervised {
+		if !r.Labelled() {
+			return cfg, fmt.Errorf("%s holds unlabelled images; the supervised objective needs labels", c.Input)
+		}
+		cfg.Classes = len(r.ClassNames())
+	}
+	return cfg, nil
 }
 
 // load reads the image table r into memory, keeping the first limit images

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,7 +95,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := c.config(), train.DefaultConfig(); got != want {
+	if got, want := c.config(), train.DefaultConfig(); !reflect.DeepEqual(got, want) {
 		t.Errorf("the flags' defaults are\n%+v, want train.DefaultConfig\n%+v", got, want)
 	}
 
@@ -203,5 +204,77 @@ func TestMonitor(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want one containing %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// writeClassTable writes n images of the given classes (labels i%len) as an
+// image table, with metadata extra.
+func writeClassTable(t *testing.T, n int, classes string, labels int, extra map[string]string) string {
+	t.Helper()
+	b := arrowio.ImageBatch{Index: make([]int32, n), Label: make([]uint8, n), Pixels: make([]uint8, n*arrowio.ImageSize)}
+	for i := range n {
+		b.Index[i], b.Label[i] = int32(i), uint8(i%labels)
+		for j := range arrowio.ImageSize {
+			b.Pixels[i*arrowio.ImageSize+j] = uint8(j*(i+3) + i)
+		}
+	}
+	meta := map[string]string{arrowio.MetaClassNames: classes}
+	for k, v := range extra {
+		meta[k] = v
+	}
+	return cifartest.WriteTableMeta(t, b, meta)
+}
+
+// The supervised classifier has one output per class of the table, and a
+// table of unlabelled images is refused.
+func TestSupervisedClassesFromTable(t *testing.T) {
+	in, out := writeClassTable(t, 8, `["ant","bee","cow"]`, 3, nil), t.TempDir()
+	args := []string{in, "--out-dir", out, "--objective", "supervised", "--batch", "4", "--epochs", "1",
+		"--warmup-epochs", "0", "--threads", "1", "--max-steps", "1"}
+	if err := run(args, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	ckpt := filepath.Join(out, "supervised_epoch000_step00001.safetensors")
+	f, err := safetensors.Load(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := f.Tensors["fc.weight"]; len(w.Shape) != 2 || w.Shape[0] != 3 || w.Shape[1] != 512 {
+		t.Errorf("fc.weight shape %v, want [3 512]", w.Shape)
+	}
+	if !strings.Contains(f.Metadata["config"], `"classes":3`) {
+		t.Errorf("config %s lacks the class count", f.Metadata["config"])
+	}
+	// Resuming on a table of other classes is refused.
+	other := writeClassTable(t, 8, `["a","b","c","d"]`, 3, nil) // labels that fit, classes that do not
+	if err := run([]string{other, "--out-dir", out, "--resume", ckpt}, io.Discard); err == nil || !strings.Contains(err.Error(), "its classifier has 3 classes") {
+		t.Errorf("resume on 4 classes: err = %v", err)
+	}
+	unlabelled := writeClassTable(t, 8, `["unlabelled"]`, 1, map[string]string{arrowio.MetaLabelled: "false"})
+	if err := run(append([]string{unlabelled}, args[1:]...), io.Discard); err == nil || !strings.Contains(err.Error(), "unlabelled images; the supervised objective needs labels") {
+		t.Errorf("unlabelled table: err = %v", err)
+	}
+}
+
+// Pixels are normalised with the table's channel statistics, which the
+// checkpoint's config records for extract.
+func TestNormalizationFromTable(t *testing.T) {
+	in := writeClassTable(t, 8, `["a","b"]`, 2, map[string]string{
+		arrowio.MetaChannelMean: "[0.25,0.5,0.75]", arrowio.MetaChannelStd: "[0.1,0.2,0.3]"})
+	out := t.TempDir()
+	if err := run([]string{in, "--out-dir", out, "--batch", "4", "--epochs", "1", "--warmup-epochs", "0",
+		"--proj-hidden", "16", "--proj-out", "8", "--threads", "1", "--max-steps", "1"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Load(filepath.Join(out, "simclr_epoch000_step00001.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := f.Metadata["config"]; !strings.Contains(cfg, `"mean":[0.25,0.5,0.75],"std":[0.1,0.2,0.3]`) {
+		t.Errorf("config %s lacks the table's statistics", cfg)
+	}
+	bad := writeClassTable(t, 8, `["a","b"]`, 2, map[string]string{arrowio.MetaChannelMean: "[0.25]", arrowio.MetaChannelStd: "[0.1,0.2,0.3]"})
+	if err := run([]string{bad, "--out-dir", out, "--batch", "4"}, io.Discard); err == nil || !strings.Contains(err.Error(), "channel_mean") {
+		t.Errorf("bad statistics: err = %v", err)
 	}
 }

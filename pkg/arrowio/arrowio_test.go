@@ -3,7 +3,9 @@ package arrowio
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -182,32 +184,114 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestSchemaContract pins the on-disk schema that other tools and users rely on.
+// TestSchemaContract pins the on-disk schema that other tools and users rely
+// on: by default a plain list with its shape in field and schema metadata,
+// which Polars reads; as an option the canonical tensor extension type.
 func TestSchemaContract(t *testing.T) {
-	r, err := NewImageReader(bytes.NewReader(writeTable(t, true, 3, 0)), "t.arrow")
+	for _, tt := range []struct {
+		name   string
+		schema *arrow.Schema
+		field  map[string]string
+	}{
+		{"plain", ImageSchema(nil), map[string]string{"shape": "[3,32,32]", "dim_names": `["C","H","W"]`}},
+		{"tensor", TensorImageSchema(nil), map[string]string{
+			"ARROW:extension:name":     "arrow.fixed_shape_tensor",
+			"ARROW:extension:metadata": `{"shape":[3,32,32],"dim_names":["C","H","W"]}`,
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w, err := NewImageWriter(&buf, "t", tt.schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Write(makeBatch(3, 0)); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			r, err := NewImageReader(bytes.NewReader(buf.Bytes()), "t.arrow")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if got, _ := readAll(t, r); got.Len() != 3 {
+				t.Errorf("read %d rows, want 3", got.Len())
+			}
+			fields := r.Schema().Fields()
+			var got []string
+			for _, f := range fields {
+				got = append(got, f.Name+": "+f.Type.String())
+			}
+			want := []string{
+				"index: int32",
+				"label: uint8",
+				"image: fixed_size_list<item: uint8, nullable>[3072]",
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("fields = %q, want %q", got, want)
+			}
+			if md := fields[2].Metadata.ToMap(); !maps.Equal(md, tt.field) {
+				t.Errorf("image field metadata = %q, want %q", md, tt.field)
+			}
+			md := r.Metadata()
+			if md["image_shape"] != "[3,32,32]" || md["image_dim_names"] != `["C","H","W"]` || !strings.HasPrefix(md["class_names"], `["airplane",`) {
+				t.Errorf("schema metadata = %q", md)
+			}
+			if IsTensorSchema(r.Schema()) != (tt.name == "tensor") {
+				t.Errorf("IsTensorSchema = %v", IsTensorSchema(r.Schema()))
+			}
+		})
+	}
+}
+
+// TestReadsVersion01Tables reads a table as version 0.1 wrote them: the
+// tensor extension type and no image_shape schema metadata.
+func TestReadsVersion01Tables(t *testing.T) {
+	md := arrow.MetadataFrom(map[string]string{MetaClassNames: classNamesJSON, MetaSplit: "test"})
+	old := arrow.NewSchema(TensorImageSchema(nil, "view").Fields(), &md)
+	data := rawTable(t, old, func(b *array.RecordBuilder) {
+		for i := range 3 {
+			b.Field(0).(*array.Int32Builder).Append(int32(i))
+			b.Field(1).(*array.Uint8Builder).Append(uint8(i))
+			img := b.Field(2).(*array.FixedSizeListBuilder)
+			img.Append(true)
+			img.ValueBuilder().(*array.Uint8Builder).AppendValues(make([]uint8, ImageSize), nil)
+			b.Field(3).(*array.Int32Builder).Append(int32(1 - i%2))
+		}
+	})
+	r, err := NewImageReader(bytes.NewReader(data), "old.arrow")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	fields := r.Schema().Fields()
-	var got []string
-	for _, f := range fields {
-		got = append(got, f.Name+": "+f.Type.String())
+	got, _ := readAll(t, r)
+	if got.Len() != 3 || got.Label[2] != 2 || !slices.Equal(got.Extra["view"], []int32{1, 0, 1}) || len(r.ClassNames()) != 10 {
+		t.Errorf("read %d rows, labels %v, views %v, classes %v", got.Len(), got.Label, got.Extra["view"], r.ClassNames())
 	}
-	want := []string{
-		"index: int32",
-		"label: uint8",
-		"image: fixed_size_list<item: uint8, nullable>[3072]",
+}
+
+// TestCustomClasses: labels are checked against the table's own class list.
+func TestCustomClasses(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewImageWriter(&buf, "t", ImageSchema(map[string]string{MetaClassNames: `["cat","dog","fox"]`}))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("fields = %q, want %q", got, want)
+	b := makeBatch(3, 0)
+	for i := range b.Label {
+		b.Label[i] = uint8(i)
 	}
-	img := fields[2].Metadata
-	if v, _ := img.GetValue("ARROW:extension:name"); v != "arrow.fixed_shape_tensor" {
-		t.Errorf("extension name = %q", v)
+	if err := w.Write(b); err != nil {
+		t.Fatal(err)
 	}
-	if v, _ := img.GetValue("ARROW:extension:metadata"); v != `{"shape":[3,32,32],"dim_names":["C","H","W"]}` {
-		t.Errorf("extension metadata = %q", v)
+	b.Label[1] = 3
+	if err := w.Write(b); err == nil || !strings.Contains(err.Error(), "label 3 out of range 0-2") {
+		t.Errorf("writing label 3 of 3 classes: err = %v", err)
+	}
+	if _, err := NewImageWriter(io.Discard, "t", ImageSchema(map[string]string{MetaClassNames: `[]`})); err == nil || !strings.Contains(err.Error(), "0 classes") {
+		t.Errorf("empty class list: err = %v", err)
 	}
 }
 
@@ -318,7 +402,13 @@ func TestBadSchema(t *testing.T) {
 		{"image too short", editSchema(2, tensorField(u8list(1024), ext, TensorExtensionName, extMD, `{"shape":[3,32,32]}`)),
 			`column "image": want fixed_size_list<item: uint8, nullable>[3072], got fixed_size_list<item: uint8, nullable>[1024]`},
 		{"image as float", editSchema(2, tensorField(arrow.FixedSizeListOf(ImageSize, arrow.PrimitiveTypes.Float32))), `column "image": want fixed_size_list`},
-		{"no extension", editSchema(2, tensorField(u8list(ImageSize))), `column "image": extension name ""`},
+		{"no shape annotation", editSchema(2, tensorField(u8list(ImageSize))), `column "image": no shape: want field metadata shape = [3,32,32], or the arrow.fixed_shape_tensor extension type`},
+		{"other extension", editSchema(2, tensorField(u8list(ImageSize), ext, "my.image", "shape", "[3,32,32]")), `column "image": extension name "my.image", want "arrow.fixed_shape_tensor"`},
+		{"HWC field shape", editSchema(2, tensorField(u8list(ImageSize), "shape", "[32,32,3]")), `column "image": field metadata shape [32 32 3], want [3 32 32]`},
+		{"HWC field dim_names", editSchema(2, tensorField(u8list(ImageSize), "shape", "[3,32,32]", "dim_names", `["H","W","C"]`)), `field metadata dim_names ["H" "W" "C"], want ["C" "H" "W"] (CHW)`},
+		{"HWC schema image_shape", ImageSchema(map[string]string{MetaImageShape: "[32,32,3]"}), `metadata image_shape [32 32 3], want [3 32 32]`},
+		{"HWC schema image_dim_names", ImageSchema(map[string]string{MetaImageDimNames: `["H","W","C"]`}), `metadata image_dim_names ["H" "W" "C"], want ["C" "H" "W"] (CHW)`},
+		{"bad field shape JSON", editSchema(2, tensorField(u8list(ImageSize), "shape", "3x32x32")), `field metadata shape "3x32x32": want a JSON list of integers`},
 		{"HWC shape", editSchema(2, tensorField(u8list(ImageSize), ext, TensorExtensionName, extMD, `{"shape":[32,32,3]}`)), `tensor shape [32 32 3], want [3 32 32]`},
 		{"permuted", editSchema(2, tensorField(u8list(ImageSize), ext, TensorExtensionName, extMD, `{"shape":[3,32,32],"permutation":[1,2,0]}`)), `tensor permutation [1 2 0]`},
 		{"bad extension JSON", editSchema(2, tensorField(u8list(ImageSize), ext, TensorExtensionName, extMD, `{shape`)), `extension metadata "{shape"`},
@@ -409,4 +499,107 @@ func TestWriteRejectsBadBatchAndLeavesNoFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPathColumn: a path column survives the regrouping of rows into record
+// batches, in files and streams, and readers of tables without one see nil.
+func TestPathColumn(t *testing.T) {
+	schema := NewImageSchema(SchemaOptions{Path: true, Extra: []string{"view"}, Meta: map[string]string{MetaLabelled: "false"}})
+	if got := schema.Field(3); got.Name != "path" || got.Type.ID() != arrow.STRING {
+		t.Fatalf("field 3 = %v, want path: utf8", got)
+	}
+	pathOf := func(i int) string { return fmt.Sprintf("cats/%0*d é.png", i%7, i) }
+	for _, file := range []bool{true, false} {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "t.arrow")
+		var buf bytes.Buffer
+		var w *ImageWriter
+		var err error
+		if file {
+			w, err = CreateImages(out, schema)
+		} else {
+			w, err = NewImageWriter(&buf, "t", schema)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		const rows, step = 2100, 700
+		for first := 0; first < rows; first += step {
+			b := makeBatch(step, first, "view")
+			b.Path = make([]string, step)
+			for i := range b.Path {
+				b.Path[i] = pathOf(first + i)
+			}
+			if err := w.Write(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var src io.Reader = &buf
+		if file {
+			f, err := os.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			src = f
+		}
+		r, err := NewImageReader(src, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.HasPath() || r.Labelled() {
+			t.Errorf("HasPath %v, Labelled %v", r.HasPath(), r.Labelled())
+		}
+		var got []string
+		for r.Next() {
+			got = append(got, r.Batch().Path...)
+		}
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		if len(got) != rows {
+			t.Fatalf("file %v: %d paths, want %d", file, len(got), rows)
+		}
+		for i, p := range got {
+			if p != pathOf(i) {
+				t.Fatalf("file %v: path %d = %q, want %q", file, i, p, pathOf(i))
+			}
+		}
+	}
+	w, err := NewImageWriter(io.Discard, "t", schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := makeBatch(2, 0, "view")
+	b.Path = []string{"a.png"}
+	if err := w.Write(b); err == nil || !strings.Contains(err.Error(), "2 labels, 1 paths") {
+		t.Errorf("short paths: err = %v", err)
+	}
+	w, _ = NewImageWriter(io.Discard, "t", schema)
+	b.Path = []string{"a.png", "b\x00.png"}
+	if err := w.Write(b); err == nil || !strings.Contains(err.Error(), "holds a NUL byte") {
+		t.Errorf("NUL in path: err = %v", err)
+	}
+	plain, _ := readAll(t, mustReader(t, writeTable(t, true, 3, 0)))
+	if plain.Path != nil {
+		t.Errorf("table without a path column: Path = %v", plain.Path)
+	}
+	bad := editSchema(0, &ImageSchema(nil).Fields()[0], arrow.Field{Name: "path", Type: arrow.PrimitiveTypes.Int32})
+	if _, err := NewImageWriter(io.Discard, "t", bad); err == nil || !strings.Contains(err.Error(), `column "path": want utf8, got int32`) {
+		t.Errorf("int32 path column: err = %v", err)
+	}
+}
+
+func mustReader(t *testing.T, data []byte) *ImageReader {
+	t.Helper()
+	r, err := NewImageReader(bytes.NewReader(data), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }

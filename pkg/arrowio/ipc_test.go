@@ -39,9 +39,18 @@ func TestRecordWriterAsGiven(t *testing.T) {
 }
 
 func TestRecordWriterErrors(t *testing.T) {
+	// Strings are written (NUL-terminated in Write); other variable-width types are not.
+	bin := arrow.NewSchema([]arrow.Field{{Name: "blob", Type: arrow.BinaryTypes.Binary}}, nil)
+	if _, err := NewIPCWriter(&bytes.Buffer{}, "s", bin, WriteOptions{}); err == nil || !strings.HasPrefix(err.Error(), `s: column "blob": binary is not a fixed-width type`) {
+		t.Errorf("binary column: err = %v", err)
+	}
 	str := arrow.NewSchema([]arrow.Field{{Name: "name", Type: arrow.BinaryTypes.String}}, nil)
-	if _, err := NewIPCWriter(&bytes.Buffer{}, "s", str, WriteOptions{}); err == nil || !strings.HasPrefix(err.Error(), `s: column "name": utf8 is not a fixed-width type`) {
-		t.Errorf("string column: err = %v", err)
+	sw, err := NewIPCWriter(&bytes.Buffer{}, "s", str, WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.Write(2, []byte("a\x00b")); err == nil || err.Error() != `s: column "name": 1 NUL-terminated strings, want 2` {
+		t.Errorf("unterminated string: err = %v", err)
 	}
 	w, err := NewIPCWriter(&bytes.Buffer{}, "s", ImageSchema(nil), WriteOptions{})
 	if err != nil {

@@ -2,6 +2,7 @@ package arrowio
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 
@@ -13,15 +14,15 @@ import (
 	"github.com/simclr-go/simclr/pkg/atomicfile"
 )
 
-// RecordWriter writes a table whose columns all hold fixed-width values
-// (primitives, and fixed-size lists of them) without nulls, as Arrow IPC:
+// RecordWriter writes a table whose columns hold fixed-width values
+// (primitives, and fixed-size lists of them) or strings, without nulls, as Arrow IPC:
 // a file, which Close publishes atomically, or a stream. The image and
 // feature writers check their rows and hand them on to it. Its errors name
 // the output.
 type RecordWriter struct {
 	name    string
 	schema  *arrow.Schema
-	width   []int // bytes per row of each column
+	width   []int // bytes per row of each column; varWidth for a string column
 	asGiven bool
 	pending [][]byte // rows waiting to fill a record batch, column by column
 	npend   int
@@ -93,16 +94,23 @@ func newRecordWriter(name string, schema *arrow.Schema, width []int, opts WriteO
 	if !w.asGiven {
 		w.pending = make([][]byte, len(width))
 		for i, n := range width {
-			w.pending[i] = make([]byte, 0, BatchRows*n)
+			w.pending[i] = make([]byte, 0, BatchRows*max(n, 16)) // a string column: a guess that grows
 		}
 	}
 	return w
 }
 
+// varWidth marks a string column in RecordWriter.width.
+const varWidth = -1
+
 // rowWidths returns the bytes per row of each column of schema.
 func rowWidths(schema *arrow.Schema) ([]int, error) {
 	width := make([]int, len(schema.Fields()))
 	for i, f := range schema.Fields() {
+		if f.Type.ID() == arrow.STRING {
+			width[i] = varWidth
+			continue
+		}
 		typ, n := f.Type, 1
 		if l, ok := typ.(*arrow.FixedSizeListType); ok {
 			typ, n = l.Elem(), int(l.Len())
@@ -119,7 +127,9 @@ func rowWidths(schema *arrow.Schema) ([]int, error) {
 
 // Write appends n rows. cols holds one column per schema field, in order:
 // its n values as little-endian bytes (arrow.Int32Traits.CastToBytes and
-// the like give them). On error the writer is aborted.
+// the like give them); for a string column, the n strings each followed by
+// a NUL byte (StringColumn), so its values cannot hold one. On error the
+// writer is aborted.
 func (w *RecordWriter) Write(n int, cols ...[]byte) error {
 	if w.closed {
 		return fmt.Errorf("%s: write after Close or Abort", w.name)
@@ -140,12 +150,33 @@ func (w *RecordWriter) check(n int, cols [][]byte) error {
 		return fmt.Errorf("%d columns, want %d", len(cols), len(w.width))
 	}
 	for i, c := range cols {
+		if w.width[i] == varWidth {
+			if got := bytes.Count(c, nul); got != n || (n > 0 && c[len(c)-1] != 0) {
+				return fmt.Errorf("column %q: %d NUL-terminated strings, want %d", w.schema.Field(i).Name, got, n)
+			}
+			continue
+		}
 		if len(c) != n*w.width[i] {
 			return fmt.Errorf("column %q: %d bytes for %d rows, want %d", w.schema.Field(i).Name, len(c), n, n*w.width[i])
 		}
 	}
 	return nil
 }
+
+// StringColumn encodes values as a string column for RecordWriter.Write.
+func StringColumn(values []string) []byte {
+	var n int
+	for _, v := range values {
+		n += len(v) + 1
+	}
+	b := make([]byte, 0, n)
+	for _, v := range values {
+		b = append(append(b, v...), 0)
+	}
+	return b
+}
+
+var nul = []byte{0}
 
 func (w *RecordWriter) write(n int, cols [][]byte) error {
 	if w.asGiven {
@@ -183,9 +214,22 @@ func (w *RecordWriter) write(n int, cols [][]byte) error {
 func (w *RecordWriter) rows(cols [][]byte, from, to int) [][]byte {
 	out := make([][]byte, len(cols))
 	for i, c := range cols {
+		if w.width[i] == varWidth {
+			out[i] = c[nthString(c, from):nthString(c, to)]
+			continue
+		}
 		out[i] = c[from*w.width[i] : to*w.width[i]]
 	}
 	return out
+}
+
+// nthString returns the offset of string k in NUL-terminated strings c.
+func nthString(c []byte, k int) int {
+	off := 0
+	for ; k > 0; k-- {
+		off += bytes.IndexByte(c[off:], 0) + 1
+	}
+	return off
 }
 
 // flushPending writes the pending rows and empties the buffers for reuse.
@@ -217,13 +261,24 @@ func (w *RecordWriter) writeRecord(n int, cols [][]byte) error {
 }
 
 // fixedWidth wraps the bytes of n values of typ, a fixed-width type or a
-// fixed-size list of one, as an array without nulls.
+// fixed-size list of one, as an array without nulls; for a string type, it
+// builds the array from n NUL-terminated strings.
 func fixedWidth(typ arrow.DataType, n int, data []byte) arrow.Array {
 	var d arrow.ArrayData
 	if l, ok := typ.(*arrow.FixedSizeListType); ok {
 		vals := array.NewData(l.Elem(), n*int(l.Len()), []*memory.Buffer{nil, memory.NewBufferBytes(data)}, nil, 0, 0)
 		d = array.NewData(typ, n, []*memory.Buffer{nil}, []arrow.ArrayData{vals}, 0, 0)
 		vals.Release()
+	} else if typ.ID() == arrow.STRING {
+		offsets := make([]int32, n+1)
+		chars := make([]byte, 0, len(data)-n)
+		for i := range n {
+			end := bytes.IndexByte(data, 0)
+			chars = append(chars, data[:end]...)
+			data = data[end+1:]
+			offsets[i+1] = int32(len(chars))
+		}
+		d = array.NewData(typ, n, []*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offsets)), memory.NewBufferBytes(chars)}, nil, 0, 0)
 	} else {
 		d = array.NewData(typ, n, []*memory.Buffer{nil, memory.NewBufferBytes(data)}, nil, 0, 0)
 	}

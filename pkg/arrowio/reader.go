@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -14,6 +15,8 @@ type ImageBatch struct {
 	Index  []int32
 	Label  []uint8
 	Pixels []uint8 // len(Label)*ImageSize bytes, one CHW image per row
+	// Path holds each row's file in a table with a path column, else nil.
+	Path []string
 	// Extra holds the extra int32 columns by name (nil when there are none).
 	Extra map[string][]int32
 }
@@ -92,6 +95,20 @@ func (ir *ImageReader) Schema() *arrow.Schema { return ir.schema }
 // Metadata returns the table's schema metadata.
 func (ir *ImageReader) Metadata() map[string]string { return ir.schema.Metadata().ToMap() }
 
+// ClassNames returns the class names, indexed by label: the schema's
+// class_names, or the CIFAR-10 classes when it has none.
+func (ir *ImageReader) ClassNames() []string { return ir.cols.classes }
+
+// Labelled reports whether the table's labels mean something: false when
+// its metadata says labelled = false (images without classes, all label 0).
+func (ir *ImageReader) Labelled() bool { return Labelled(ir.Metadata()) }
+
+// Labelled reports whether table metadata md describes labelled images.
+func Labelled(md map[string]string) bool { return md[MetaLabelled] != "false" }
+
+// HasPath reports whether the table has a path column.
+func (ir *ImageReader) HasPath() bool { return ir.cols.path >= 0 }
+
 // Extra returns the names of the extra int32 columns, in schema order.
 func (ir *ImageReader) Extra() []string { return ir.cols.extra }
 
@@ -119,7 +136,7 @@ func (ir *ImageReader) Next() bool {
 }
 
 // load points ir.batch at rec's columns, checking the values the schema
-// cannot express: no nulls, labels 0-9, image data present in full.
+// cannot express: no nulls, labels within the class list, image data present in full.
 func (ir *ImageReader) load(rec arrow.Record) error {
 	n := int(rec.NumRows())
 	for i, col := range rec.Columns() {
@@ -139,20 +156,27 @@ func (ir *ImageReader) load(rec arrow.Record) error {
 		Pixels: vals.Uint8Values()[start : start+n*ImageSize],
 		Extra:  ir.batch.Extra,
 	}
-	if i := badLabel(b.Label); i >= 0 {
-		return fmt.Errorf("row %d: label %d out of range 0-9", ir.rows+i, b.Label[i])
+	if i := ir.cols.badLabel(b.Label); i >= 0 {
+		return fmt.Errorf("row %d: label %d out of range 0-%d", ir.rows+i, b.Label[i], len(ir.cols.classes)-1)
 	}
 	for j, name := range ir.cols.extra {
 		b.Extra[name] = rec.Column(ir.cols.extraCol[j]).(*array.Int32).Int32Values()
+	}
+	if ir.cols.path >= 0 {
+		col := rec.Column(ir.cols.path).(*array.String)
+		b.Path = make([]string, n)
+		for i := range b.Path {
+			b.Path[i] = strings.Clone(col.Value(i))
+		}
 	}
 	ir.batch = b
 	return nil
 }
 
-// badLabel returns the position of the first label above 9, or -1.
-func badLabel(labels []uint8) int {
+// badLabel returns the position of the first label beyond the class list, or -1.
+func (c layout) badLabel(labels []uint8) int {
 	for i, l := range labels {
-		if int(l) >= len(ClassNames) {
+		if int(l) >= len(c.classes) {
 			return i
 		}
 	}

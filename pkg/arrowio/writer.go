@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/apache/arrow/go/v17/arrow"
 )
@@ -63,6 +64,9 @@ func (w *ImageWriter) Write(b ImageBatch) error {
 	for j, name := range w.cols.extra {
 		cols[w.cols.extraCol[j]] = arrow.Int32Traits.CastToBytes(b.Extra[name])
 	}
+	if w.cols.path >= 0 {
+		cols[w.cols.path] = StringColumn(b.Path)
+	}
 	return w.rw.Write(b.Len(), cols...)
 }
 
@@ -71,13 +75,23 @@ func (w *ImageWriter) check(b ImageBatch) error {
 	if len(b.Index) != n || len(b.Pixels) != n*ImageSize {
 		return fmt.Errorf("inconsistent batch: %d labels, %d indexes, %d pixel bytes", n, len(b.Index), len(b.Pixels))
 	}
+	if w.cols.path >= 0 {
+		if len(b.Path) != n {
+			return fmt.Errorf("inconsistent batch: %d labels, %d paths", n, len(b.Path))
+		}
+		for i, p := range b.Path {
+			if strings.IndexByte(p, 0) >= 0 {
+				return fmt.Errorf("row %d of batch: path %q holds a NUL byte", i, p)
+			}
+		}
+	}
 	for _, name := range w.cols.extra {
 		if len(b.Extra[name]) != n {
 			return fmt.Errorf("inconsistent batch: %d labels, %d values in column %q", n, len(b.Extra[name]), name)
 		}
 	}
-	if i := badLabel(b.Label); i >= 0 {
-		return fmt.Errorf("row %d of batch: label %d out of range 0-9", i, b.Label[i])
+	if i := w.cols.badLabel(b.Label); i >= 0 {
+		return fmt.Errorf("row %d of batch: label %d out of range 0-%d", i, b.Label[i], len(w.cols.classes)-1)
 	}
 	return nil
 }

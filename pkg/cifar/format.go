@@ -21,8 +21,11 @@ const (
 // official one for the official URL, none ("") for a mirror, whose packing
 // may differ while its data files are identical.
 func ExpectedArchiveMD5(url string) string {
-	if url == ArchiveURL {
+	switch url {
+	case ArchiveURL:
 		return ArchiveMD5
+	case Archive100URL:
+		return Archive100MD5
 	}
 	return ""
 }

@@ -22,7 +22,6 @@ package features
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 
 	"github.com/apache/arrow/go/v17/arrow"
 
@@ -123,20 +122,7 @@ func isFloatList(t arrow.DataType) bool {
 }
 
 // classNames returns the class names in md, or the CIFAR-10 ones when md has none.
-func classNames(md map[string]string) ([]string, error) {
-	raw, ok := md[MetaClassNames]
-	if !ok {
-		return arrowio.ClassNames[:], nil
-	}
-	var names []string
-	if err := json.Unmarshal([]byte(raw), &names); err != nil {
-		return nil, fmt.Errorf("metadata %s: want a JSON list of strings: %w", MetaClassNames, err)
-	}
-	if len(names) == 0 || len(names) > math.MaxUint8+1 {
-		return nil, fmt.Errorf("metadata %s: %d classes, want 1 to 256", MetaClassNames, len(names))
-	}
-	return names, nil
-}
+func classNames(md map[string]string) ([]string, error) { return arrowio.ClassNamesOf(md) }
 
 // Batch is a run of feature-table rows as plain slices.
 type Batch struct {

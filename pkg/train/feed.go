@@ -27,10 +27,11 @@ func newFeeder(t *Trainer) *feeder {
 		f.free <- &batch{x: make([]float32, views*augment.ImageLen), labels: make([]uint8, b)}
 	}
 	if t.stream != nil {
-		go f.fromStream(t.stream, nv, b, t.GlobalStep())
+		go f.fromStream(t.stream, nv, b, t.GlobalStep(), t.Cfg)
 		return f
 	}
 	data, epochs := t.data, t.Cfg.Epochs
+	mean, std := t.Cfg.Normalization()
 	epoch, step, spe := t.Epoch, t.Step, t.StepsPerEpoch()
 	aug := augment.Batcher{Config: t.Cfg.Augment, Seed: t.Cfg.Seed, Views: nv, Workers: 1}
 	go func() {
@@ -47,7 +48,7 @@ func newFeeder(t *Trainer) *feeder {
 				for i, p := range rows {
 					bt.labels[i] = data.Label[p]
 				}
-				augment.ToNHWC(bt.x, pix, augment.CIFAR10Mean, augment.CIFAR10Std)
+				augment.ToNHWC(bt.x, pix, mean, std)
 				if !f.send(bt) {
 					return
 				}

@@ -89,8 +89,9 @@ func (m *Monitor) Due(t *Trainer) bool {
 // and scores the queries by kNN.
 func (m *Monitor) Evaluate(t *Trainer) (MonitorRecord, error) {
 	start := time.Now()
-	bank := embed(t.Enc, m.Bank.Pixels, t.Views())
-	queries := embed(t.Enc, m.Queries.Pixels, t.Views())
+	mean, std := t.Cfg.Normalization()
+	bank := embed(t.Enc, m.Bank.Pixels, t.Views(), mean, std)
+	queries := embed(t.Enc, m.Queries.Pixels, t.Views(), mean, std)
 	pred, err := linprobe.KNN(bank, m.Bank.Label, queries, model.FeatureDim, Classes, m.K, m.Temperature)
 	if err != nil {
 		return MonitorRecord{}, fmt.Errorf("kNN monitor: %w", err)
@@ -108,9 +109,10 @@ func (m *Monitor) Evaluate(t *Trainer) (MonitorRecord, error) {
 }
 
 // embed returns the eval-mode features of the CHW images in pixels, batch
-// images per forward pass (at most the encoder's batch), normalised as
-// extract normalises them. The encoder goes back to the mode it was in.
-func embed(enc *model.Encoder, pixels []uint8, batch int) []float32 {
+// images per forward pass (at most the encoder's batch), normalised by the
+// run's per-channel mean and std as training and extract normalise them.
+// The encoder goes back to the mode it was in.
+func embed(enc *model.Encoder, pixels []uint8, batch int, mean, std [augment.Channels]float32) []float32 {
 	wasTrain := enc.BN1.Train
 	enc.SetTrain(false)
 	defer enc.SetTrain(wasTrain)
@@ -119,7 +121,7 @@ func embed(enc *model.Encoder, pixels []uint8, batch int) []float32 {
 	x := make([]float32, min(batch, n)*augment.ImageLen)
 	for lo := 0; lo < n; lo += batch {
 		hi := min(lo+batch, n)
-		augment.ToNHWC(x[:(hi-lo)*augment.ImageLen], pixels[lo*augment.ImageLen:hi*augment.ImageLen], augment.CIFAR10Mean, augment.CIFAR10Std)
+		augment.ToNHWC(x[:(hi-lo)*augment.ImageLen], pixels[lo*augment.ImageLen:hi*augment.ImageLen], mean, std)
 		out = append(out, enc.Forward(x, hi-lo)...)
 	}
 	return out

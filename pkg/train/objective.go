@@ -15,8 +15,17 @@ const (
 	ObjectiveSupervised = "supervised" // cross-entropy on labels through a linear classifier
 )
 
-// Classes is the number of CIFAR-10 labels, the supervised classifier's width.
+// Classes is the supervised classifier's width when the config does not say
+// (Config.Classes 0, as in checkpoints from before it did): CIFAR-10's labels.
 const Classes = 10
+
+// NumClasses is the supervised classifier's width: Classes unless set.
+func (c Config) NumClasses() int {
+	if c.Classes > 0 {
+		return c.Classes
+	}
+	return Classes
+}
 
 // objective is the part of the network above the encoder and its loss.
 type objective interface {
@@ -40,10 +49,12 @@ func newObjective(cfg Config, maxRows int) (objective, error) {
 			dz:   make([]float32, maxRows*cfg.ProjOut),
 		}, nil
 	case ObjectiveSupervised:
+		k := cfg.NumClasses()
 		return &supervised{
-			fc:     nn.NewLinear("fc", model.FeatureDim, Classes),
-			logits: make([]float32, maxRows*Classes),
-			dfeat:  make([]float32, maxRows*model.FeatureDim),
+			fc:      nn.NewLinear("fc", model.FeatureDim, k),
+			classes: k,
+			logits:  make([]float32, maxRows*k),
+			dfeat:   make([]float32, maxRows*model.FeatureDim),
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown objective %q (want %s or %s)", cfg.Objective, ObjectiveSimCLR, ObjectiveSupervised)
@@ -73,6 +84,7 @@ func (s *simclr) backward(n int) []float32 {
 // the supervised baseline, whose checkpoint loads whole into resnet18.
 type supervised struct {
 	fc            *nn.Linear
+	classes       int
 	feat          []float32
 	logits, dfeat []float32
 }
@@ -85,13 +97,13 @@ func (s *supervised) state() model.State {
 
 func (s *supervised) forward(feat []float32, labels []uint8, n int) float32 {
 	s.feat = feat
-	z := s.logits[:n*Classes]
+	z := s.logits[:n*s.classes]
 	s.fc.Forward(z, feat, n)
 	// z becomes the gradient of the mean loss with respect to the logits.
-	return float32(loss.SoftmaxCrossEntropy(z, labels[:n], Classes, 1/float32(n)) / float64(n))
+	return float32(loss.SoftmaxCrossEntropy(z, labels[:n], s.classes, 1/float32(n)) / float64(n))
 }
 
 func (s *supervised) backward(n int) []float32 {
-	s.fc.Backward(s.dfeat, s.logits[:n*Classes], s.feat, n)
+	s.fc.Backward(s.dfeat, s.logits[:n*s.classes], s.feat, n)
 	return s.dfeat[:n*model.FeatureDim]
 }

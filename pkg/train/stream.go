@@ -65,8 +65,9 @@ var ErrStreamEnded = errors.New("view stream ended before the run")
 // fromStream feeds the trainer from a view stream, skipping the batches of
 // the skip steps already taken (a resume with the same augment command).
 // Short batches, the ends of epochs, are dropped as in-process.
-func (f *feeder) fromStream(s *Stream, views, batch, skip int) {
+func (f *feeder) fromStream(s *Stream, views, batch, skip int, cfg Config) {
 	rows := views * batch
+	mean, std := cfg.Normalization()
 	for s.R.Next() {
 		b := s.R.Batch()
 		if b.Len() < rows {
@@ -82,7 +83,7 @@ func (f *feeder) fromStream(s *Stream, views, batch, skip int) {
 		}
 		bt.err = checkViews(b, views, batch)
 		if bt.err == nil {
-			augment.ToNHWC(bt.x, b.Pixels, augment.CIFAR10Mean, augment.CIFAR10Std)
+			augment.ToNHWC(bt.x, b.Pixels, mean, std)
 			copy(bt.labels, b.Label[:batch])
 		}
 		if !f.send(bt) || bt.err != nil {

@@ -39,6 +39,25 @@ type Config struct {
 	// accumulation; the head, the loss, weight gradients, weights and
 	// optimizer stay float32.
 	BF16 bool `json:"bf16"`
+	// Classes is the width of the supervised classifier: the table's class
+	// count (0: Classes, CIFAR-10's ten). The SimCLR objective ignores it.
+	Classes int `json:"classes,omitempty"`
+	// Mean and Std normalise the pixels per channel, (v/255 - mean) / std:
+	// the training table's statistics (arrowio.Normalization), or, when
+	// unset, CIFAR-10's.
+	Mean []float32 `json:"mean,omitempty"`
+	Std  []float32 `json:"std,omitempty"`
+}
+
+// Normalization returns the per-channel mean and standard deviation the
+// run normalises its pixels with: Mean and Std, or CIFAR-10's when unset.
+func (c Config) Normalization() (mean, std [augment.Channels]float32) {
+	if len(c.Mean) != augment.Channels || len(c.Std) != augment.Channels {
+		return augment.CIFAR10Mean, augment.CIFAR10Std
+	}
+	copy(mean[:], c.Mean)
+	copy(std[:], c.Std)
+	return mean, std
 }
 
 // Precision is what the encoder's convolutions multiply in.
@@ -161,6 +180,19 @@ func (c Config) validate(data Dataset, stream *Stream) error {
 	}
 	if err := c.Augment.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if (c.Mean != nil || c.Std != nil) && (len(c.Mean) != augment.Channels || len(c.Std) != augment.Channels) {
+		errs = append(errs, fmt.Errorf("normalisation of %d means and %d deviations, want %d of each", len(c.Mean), len(c.Std), augment.Channels))
+	}
+	if c.Classes < 0 || c.Classes > 256 {
+		errs = append(errs, fmt.Errorf("classes %d: want 1 to 256 (0: %d)", c.Classes, Classes))
+	} else if c.Objective == ObjectiveSupervised {
+		for i, y := range data.Label {
+			if int(y) >= c.NumClasses() {
+				errs = append(errs, fmt.Errorf("image %d: label %d, but the classifier has %d classes", i, y, c.NumClasses()))
+				break
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

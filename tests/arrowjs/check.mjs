@@ -3,7 +3,9 @@
 //
 //   node check.mjs TABLE.arrow '{"rows":10000,"split":"test","labels":[3,8,8],"image0":[158,159,165]}'
 //
-// labels are the first labels; image0 the first bytes of image 0 (CHW).
+// labels are the first labels; image0 the first bytes of image 0 (CHW);
+// tensor true wants the image column marked as arrow.fixed_shape_tensor
+// (cifar-fetch --tensor-extension), otherwise its shape in field metadata.
 // Prints one line and exits 0 when all holds, 1 otherwise.
 import { Type } from "apache-arrow";
 import { want, table, check, same, finish } from "./lib.mjs";
@@ -18,10 +20,18 @@ check(image.type.typeId === Type.FixedSizeList && image.type.listSize === 3072, 
 const item = image.type.children[0].type;
 check(item.typeId === Type.Int && item.bitWidth === 8 && !item.isSigned, `image item type ${item}`);
 
-check(image.metadata.get("ARROW:extension:name") === "arrow.fixed_shape_tensor", "image extension name");
-const tensor = JSON.parse(image.metadata.get("ARROW:extension:metadata") ?? "{}");
-check(same(tensor.shape, [3, 32, 32]), `tensor shape ${tensor.shape}`);
-check(same(tensor.dim_names, ["C", "H", "W"]), `tensor dim_names ${tensor.dim_names}`);
+if (want.tensor) {
+  check(image.metadata.get("ARROW:extension:name") === "arrow.fixed_shape_tensor", "image extension name");
+  const tensor = JSON.parse(image.metadata.get("ARROW:extension:metadata") ?? "{}");
+  check(same(tensor.shape, [3, 32, 32]), `tensor shape ${tensor.shape}`);
+  check(same(tensor.dim_names, ["C", "H", "W"]), `tensor dim_names ${tensor.dim_names}`);
+} else {
+  check(!image.metadata.has("ARROW:extension:name"), "image column has an extension type");
+  check(image.metadata.get("shape") === "[3,32,32]", `image field shape ${image.metadata.get("shape")}`);
+  check(image.metadata.get("dim_names") === '["C","H","W"]', `image field dim_names ${image.metadata.get("dim_names")}`);
+}
+check(metadata.get("image_shape") === "[3,32,32]", `image_shape ${metadata.get("image_shape")}`);
+check(metadata.get("image_dim_names") === '["C","H","W"]', `image_dim_names ${metadata.get("image_dim_names")}`);
 
 const classes = JSON.parse(metadata.get("class_names") ?? "[]");
 check(classes.length === 10 && classes[0] === "airplane" && classes[9] === "truck", `class_names ${classes}`);

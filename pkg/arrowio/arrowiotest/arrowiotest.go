@@ -5,6 +5,7 @@ package arrowiotest
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -70,20 +71,45 @@ type pipe struct{ io.Reader }
 // the script's output and fails the test when the script does.
 func ArrowJS(t testing.TB, script string, args ...string) string {
 	t.Helper()
-	dir := filepath.Join(ModuleRoot(t), "tests", "arrowjs")
+	return nodeCheck(t, "Arrow JS", "arrowjs", "apache-arrow", script, args)
+}
+
+// Polars runs tests/polars/SCRIPT under node with args: nodejs-polars
+// reading our tables, as ArrowJS does with Apache Arrow JS.
+func Polars(t testing.TB, script string, args ...string) string {
+	t.Helper()
+	return nodeCheck(t, "Polars", "polars", "nodejs-polars", script, args)
+}
+
+// PolarsTable has tests/polars/check.mjs read the table at path and compare
+// it with want (see the script for its keys; "columns" is a list of
+// [name, dtype] pairs, since a Go map would lose their order).
+func PolarsTable(t testing.TB, path string, want map[string]any) string {
+	t.Helper()
+	js, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Polars(t, "check.mjs", path, string(js))
+}
+
+// nodeCheck runs tests/DIR/SCRIPT under node, where npm package pkg must be installed.
+func nodeCheck(t testing.TB, what, dir, pkg, script string, args []string) string {
+	t.Helper()
+	dir = filepath.Join(ModuleRoot(t), "tests", dir)
 	node, err := exec.LookPath("node")
 	if err == nil {
-		_, err = os.Stat(filepath.Join(dir, "node_modules", "apache-arrow"))
+		_, err = os.Stat(filepath.Join(dir, "node_modules", pkg))
 	}
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("Arrow JS check cannot run under CI: %v", err)
+			t.Fatalf("%s check cannot run under CI: %v", what, err)
 		}
-		t.Skipf("Arrow JS check skipped (run npm ci in tests/arrowjs): %v", err)
+		t.Skipf("%s check skipped (run npm ci in %s): %v", what, dir, err)
 	}
 	out, err := exec.Command(node, append([]string{filepath.Join(dir, script)}, args...)...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("Arrow JS check %s failed: %v\n%s", script, err, out)
+		t.Fatalf("%s check %s failed: %v\n%s", what, script, err, out)
 	}
 	return string(out)
 }
