@@ -19,6 +19,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/simclr-go/simclr/pkg/augment"
 	"github.com/simclr-go/simclr/pkg/features"
 	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/model"
@@ -57,11 +58,15 @@ func run(args []string) error {
 	if (c.Checkpoint == "") == !c.RandomInit {
 		return fmt.Errorf("give exactly one of --checkpoint FILE and --random-init")
 	}
-	enc, meta, err := encoder(&c)
+	enc, src, meta, err := encoder(&c)
 	if err != nil {
 		return err
 	}
-	m, err := onnx.Encoder(enc, tool, version.Version, meta)
+	mean, std := augment.CIFAR10Mean, augment.CIFAR10Std
+	if src.Config != nil {
+		mean, std = src.Config.Normalization()
+	}
+	m, err := onnx.Encoder(enc, mean, std, tool, version.Version, meta)
 	if err != nil {
 		return err
 	}
@@ -75,9 +80,9 @@ func run(args []string) error {
 	return nil
 }
 
-// encoder builds the encoder to export, in eval mode, and the metadata that
-// says where it came from (a feature table's keys).
-func encoder(c *cli) (*model.Encoder, map[string]string, error) {
+// encoder builds the encoder to export, in eval mode, and says where it
+// came from, also as metadata (a feature table's keys).
+func encoder(c *cli) (*model.Encoder, train.Source, map[string]string, error) {
 	var (
 		enc *model.Encoder
 		src train.Source
@@ -89,7 +94,7 @@ func encoder(c *cli) (*model.Encoder, map[string]string, error) {
 		enc, src, err = train.LoadEncoder(c.Checkpoint, c.Stem, 1, kern.FP32)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, src, nil, err
 	}
 	meta := map[string]string{
 		features.MetaProducer:   version.Producer(tool),
@@ -101,5 +106,5 @@ func encoder(c *cli) (*model.Encoder, map[string]string, error) {
 	if src.Epoch != "" {
 		meta[features.MetaEpoch] = src.Epoch
 	}
-	return enc, meta, nil
+	return enc, src, meta, nil
 }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/simclr-go/simclr/pkg/augment"
 	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/onnx"
@@ -28,7 +30,12 @@ func TestCheckpointAndRandomInit(t *testing.T) {
 	}
 	enc.Init(rand.New(rand.NewPCG(5, train.InitStream)))
 	ckpt := filepath.Join(dir, "simclr_epoch003.safetensors")
-	if err := safetensors.Save(ckpt, enc.State().Tensors(), map[string]string{train.MetaStem: "cifar", train.MetaEpoch: "3"}); err != nil {
+	// Trained on a table with its own channel statistics (CIFAR-100's, say).
+	cfg, err := json.Marshal(train.Config{Mean: []float32{0.5071, 0.4865, 0.4409}, Std: []float32{0.2673, 0.2564, 0.2762}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := safetensors.Save(ckpt, enc.State().Tensors(), map[string]string{train.MetaStem: "cifar", train.MetaEpoch: "3", "config": string(cfg)}); err != nil {
 		t.Fatal(err)
 	}
 	fromCkpt, fromInit := filepath.Join(dir, "ckpt.onnx"), filepath.Join(dir, "init.onnx")
@@ -69,8 +76,14 @@ func TestCheckpointAndRandomInit(t *testing.T) {
 	if m2["checkpoint"] != "random-init seed 5" || m2["epoch"] != "0" || m2["stem"] != "cifar" {
 		t.Errorf("random-init export: metadata %v", m2)
 	}
-	if m1["input"] == "" || !strings.Contains(m1["input"], onnx.Normalisation) {
-		t.Errorf("metadata input = %q, want the input contract", m1["input"])
+	// The input contract is the checkpoint's own normalisation, CIFAR-10's
+	// for a random encoder.
+	if m1["input_mean"] != "0.5071,0.4865,0.4409" || m1["input_std"] != "0.2673,0.2564,0.2762" ||
+		!strings.Contains(m1["input"], "mean 0.5071, 0.4865, 0.4409 and std 0.2673, 0.2564, 0.2762") {
+		t.Errorf("checkpoint export: input contract %q, mean %q, std %q; want the checkpoint's statistics", m1["input"], m1["input_mean"], m1["input_std"])
+	}
+	if want := onnx.Normalisation(augment.CIFAR10Mean, augment.CIFAR10Std); !strings.Contains(m2["input"], want) {
+		t.Errorf("random-init export: input contract %q, want %q", m2["input"], want)
 	}
 }
 

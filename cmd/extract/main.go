@@ -11,14 +11,8 @@
 package main
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -29,7 +23,6 @@ import (
 	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/progress"
-	"github.com/simclr-go/simclr/pkg/safetensors"
 	"github.com/simclr-go/simclr/pkg/train"
 	"github.com/simclr-go/simclr/pkg/version"
 )
@@ -133,54 +126,31 @@ func run(args []string) error {
 // came from, and, for a checkpoint, the config it was trained with, whose
 // pixel normalisation extraction repeats (nil for --random-init).
 func encoder(c *cli, prec kern.Precision) (*model.Encoder, map[string]string, *train.Config, error) {
-	meta := map[string]string{features.MetaProducer: version.Producer("extract")}
+	var (
+		enc *model.Encoder
+		src train.Source
+		err error
+	)
 	if c.RandomInit {
-		enc, err := model.NewEncoder(c.Stem, c.Batch, prec)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		enc.Init(rand.New(rand.NewPCG(c.Seed, train.InitStream)))
-		enc.SetTrain(false)
-		meta[features.MetaStem], meta[features.MetaCheckpoint] = c.Stem, fmt.Sprintf("random-init seed %d", c.Seed)
-		meta[features.MetaEpoch] = "0"
-		return enc, meta, nil, nil
+		enc, src, err = train.RandomEncoder(c.Stem, c.Seed, c.Batch, prec)
+	} else {
+		enc, src, err = train.LoadEncoder(c.Checkpoint, c.Stem, c.Batch, prec)
 	}
-	raw, err := os.ReadFile(c.Checkpoint)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	f, err := safetensors.Read(bytes.NewReader(raw))
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", c.Checkpoint, err)
+	meta := map[string]string{
+		features.MetaProducer:   version.Producer("extract"),
+		features.MetaCheckpoint: src.Checkpoint,
+		features.MetaStem:       src.Stem,
 	}
-	stem := c.Stem
-	if s, ok := f.Metadata[train.MetaStem]; ok {
-		stem = s
+	if src.SHA256 != "" {
+		meta[features.MetaCheckpointSHA256] = src.SHA256
 	}
-	enc, err := model.NewEncoder(stem, c.Batch, prec)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", c.Checkpoint, err)
+	if src.Epoch != "" {
+		meta[features.MetaEpoch] = src.Epoch
 	}
-	if err := enc.State().Load(f); err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: not a ResNet-18 encoder with the %s stem: %w", c.Checkpoint, stem, err)
-	}
-	enc.SetTrain(false)
-	sum := sha256.Sum256(raw)
-	meta[features.MetaCheckpoint] = filepath.Base(c.Checkpoint)
-	meta[features.MetaCheckpointSHA256] = hex.EncodeToString(sum[:])
-	meta[features.MetaStem] = stem
-	if e, ok := f.Metadata[train.MetaEpoch]; ok {
-		meta[features.MetaEpoch] = e
-	}
-	// A checkpoint from before configs held statistics was trained with
-	// CIFAR-10's, which a zero Config gives.
-	var cfg train.Config
-	if raw, ok := f.Metadata["config"]; ok {
-		if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: config metadata: %w", c.Checkpoint, err)
-		}
-	}
-	return enc, meta, &cfg, nil
+	return enc, meta, src.Config, nil
 }
 
 // extract streams the images of in through enc into out, batch images at a

@@ -31,10 +31,12 @@ const (
 )
 
 // Normalisation says in words what the input must be: the images as the
-// tools feed them to the encoder (augment.ToNHWC with CIFAR-10's channel
+// tools feed them to the encoder (augment.ToNHWC with the run's channel
 // statistics), in NCHW order.
-var Normalisation = fmt.Sprintf("RGB, NCHW, each channel (pixel/255 - mean) / std with mean %s and std %s",
-	floats(augment.CIFAR10Mean[:], ", "), floats(augment.CIFAR10Std[:], ", "))
+func Normalisation(mean, std [augment.Channels]float32) string {
+	return fmt.Sprintf("RGB, NCHW, each channel (pixel/255 - mean) / std with mean %s and std %s",
+		floats(mean[:], ", "), floats(std[:], ", "))
+}
 
 // floats formats float32 values as they were written, joined by sep.
 func floats(vs []float32, sep string) string {
@@ -49,13 +51,15 @@ func floats(vs []float32, sep string) string {
 // its running statistics, is folded into the convolution before it (a
 // weight scaled per output channel, and a bias), so the graph holds only
 // Conv, Relu, Add, MaxPool, GlobalAveragePool and Flatten. Input and output
-// are InputName and OutputName, with a dynamic batch. meta goes into the
+// are InputName and OutputName, with a dynamic batch; the input is
+// normalised with mean and std (the run's channel statistics, which the
+// metadata states). meta goes into the
 // model's metadata_props, sorted by key, after the contract's own entries;
 // producer names the tool (e.g. "export-onnx"), version its version.
 //
 // It fails when a folded weight is not finite (a broken checkpoint), naming
 // the tensor.
-func Encoder(enc *model.Encoder, producer, version string, meta map[string]string) (*Model, error) {
+func Encoder(enc *model.Encoder, mean, std [augment.Channels]float32, producer, version string, meta map[string]string) (*Model, error) {
 	if len(enc.Blocks) != 8 {
 		return nil, fmt.Errorf("onnx: encoder has %d blocks, ResNet-18 has 8", len(enc.Blocks))
 	}
@@ -84,7 +88,7 @@ func Encoder(enc *model.Encoder, producer, version string, meta map[string]strin
 		ProducerVersion: version,
 		DocString: fmt.Sprintf("SimCLR ResNet-18 encoder, %s stem, eval mode with batch norms folded into the convolutions. "+
 			"Input %q: float32 [N, 3, 32, 32], %s. Output %q: float32 [N, 512] features.",
-			enc.Stem, InputName, Normalisation, OutputName),
+			enc.Stem, InputName, Normalisation(mean, std), OutputName),
 		Graph: Graph{
 			Name:        "resnet18_encoder",
 			Nodes:       b.nodes,
@@ -97,12 +101,12 @@ func Encoder(enc *model.Encoder, producer, version string, meta map[string]strin
 	}
 	own := map[string]string{
 		"stem":          enc.Stem,
-		"input":         InputName + ": float32 [N, 3, 32, 32], " + Normalisation,
+		"input":         InputName + ": float32 [N, 3, 32, 32], " + Normalisation(mean, std),
 		"output":        OutputName + ": float32 [N, 512]",
 		"batch_norm":    "folded into the convolutions (eval mode, running statistics)",
 		"architecture":  "resnet18 encoder (torchvision layout, no fc)",
-		"input_mean":    floats(augment.CIFAR10Mean[:], ","),
-		"input_std":     floats(augment.CIFAR10Std[:], ","),
+		"input_mean":    floats(mean[:], ","),
+		"input_std":     floats(std[:], ","),
 		"input_scaling": "pixel/255",
 	}
 	for _, k := range sortedKeys(own) {

@@ -64,7 +64,7 @@ func TestEncoderModel(t *testing.T) {
 	} {
 		t.Run(c.stem, func(t *testing.T) {
 			enc := testEncoder(t, c.stem, 1, 7)
-			m, err := Encoder(enc, "export-onnx", "9.9.9", map[string]string{"checkpoint": "x.safetensors", "checkpoint_sha256": "abc"})
+			m, err := Encoder(enc, augment.CIFAR10Mean, augment.CIFAR10Std, "export-onnx", "9.9.9", map[string]string{"checkpoint": "x.safetensors", "checkpoint_sha256": "abc"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -124,7 +124,7 @@ func TestEncoderModel(t *testing.T) {
 func TestEncoderNonFinite(t *testing.T) {
 	enc := testEncoder(t, model.StemCIFAR, 1, 1)
 	enc.Blocks[2].BN2.RunningVar.Data[5] = -1
-	_, err := Encoder(enc, "export-onnx", "0", nil)
+	_, err := Encoder(enc, augment.CIFAR10Mean, augment.CIFAR10Std, "export-onnx", "0", nil)
 	want := "onnx: layer2.0.conv2 folded with its batch norm has non-finite values in output channel 5 (running_var -1)"
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
@@ -217,7 +217,7 @@ func TestOnnxRuntimeMatchesEncoder(t *testing.T) {
 		t.Run(stem, func(t *testing.T) {
 			node, script := onnxRuntime(t)
 			enc := testEncoder(t, stem, n, 42)
-			m, err := Encoder(enc, "export-onnx", "test", nil)
+			m, err := Encoder(enc, augment.CIFAR10Mean, augment.CIFAR10Std, "export-onnx", "test", nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -21,6 +22,10 @@ type Source struct {
 	SHA256     string // hex SHA-256 of the checkpoint file; "" for a random one
 	Stem       string
 	Epoch      string // the checkpoint's pretraining epoch ("" if it does not say); "0" for a random one
+	// Config is the checkpoint's training config, nil for a random
+	// encoder. A checkpoint from before configs held channel statistics was
+	// trained with CIFAR-10's, which its Normalization gives.
+	Config *Config
 }
 
 // RandomEncoder is the encoder New starts from with this seed, in eval mode,
@@ -59,6 +64,12 @@ func LoadEncoder(path, stem string, maxN int, prec kern.Precision) (*model.Encod
 		return nil, Source{}, fmt.Errorf("%s: not a ResNet-18 encoder with the %s stem: %w", path, stem, err)
 	}
 	enc.SetTrain(false)
+	var cfg Config
+	if raw, ok := f.Metadata["config"]; ok {
+		if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
+			return nil, Source{}, fmt.Errorf("%s: config metadata: %w", path, err)
+		}
+	}
 	sum := sha256.Sum256(raw)
-	return enc, Source{Checkpoint: filepath.Base(path), SHA256: hex.EncodeToString(sum[:]), Stem: stem, Epoch: f.Metadata[MetaEpoch]}, nil
+	return enc, Source{Checkpoint: filepath.Base(path), SHA256: hex.EncodeToString(sum[:]), Stem: stem, Epoch: f.Metadata[MetaEpoch], Config: &cfg}, nil
 }
