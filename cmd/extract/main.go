@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -23,8 +24,10 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
+	"github.com/simclr-go/simclr/pkg/atomicfile"
 	"github.com/simclr-go/simclr/pkg/augment"
 	"github.com/simclr-go/simclr/pkg/features"
+	"github.com/simclr-go/simclr/pkg/flagcheck"
 	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/progress"
@@ -66,11 +69,21 @@ func run(args []string) error {
 	if (c.Checkpoint == "") == !c.RandomInit {
 		return fmt.Errorf("give exactly one of --checkpoint FILE and --random-init")
 	}
-	if c.Batch < 1 {
-		return fmt.Errorf("--batch %d: want at least 1", c.Batch)
+	var check flagcheck.Set
+	check.Int("batch", c.Batch, 1, flagcheck.MaxBatch)
+	check.Int("limit", c.Limit, 0, math.MaxInt32)
+	check.Int("threads", c.Threads, 0, flagcheck.MaxThreads)
+	if err := check.Err(); err != nil {
+		return err
 	}
-	if c.Limit < 0 {
-		return fmt.Errorf("--limit %d: want 0 (all) or more", c.Limit)
+	if c.Output != "-" { // what a killed extract to the same path left
+		removed, err := atomicfile.RemoveStale(filepath.Dir(c.Output), filepath.Base(c.Output))
+		if err != nil {
+			return err
+		}
+		for _, p := range removed {
+			fmt.Fprintf(os.Stderr, "extract: removed %s, left by a run that was killed\n", p)
+		}
 	}
 	if c.Threads > 0 {
 		kern.SetThreads(c.Threads)
