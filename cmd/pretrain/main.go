@@ -71,6 +71,8 @@ type cli struct {
 	Log       string `placeholder:"FILE" env:"PRETRAIN_LOG" help:"JSON-lines log of every step and epoch (default OUT_DIR/log.jsonl)."`
 
 	augment.Flags `embed:""`
+
+	set map[string]bool // the flags given, not defaulted
 }
 
 func run(args []string) error {
@@ -81,21 +83,31 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.Parse(args); err != nil {
+	k, err := p.Parse(args)
+	if err != nil {
 		return err
 	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	c.set = setFlags(k, args)
 	if c.Threads > 0 {
 		kern.SetThreads(c.Threads)
 	}
+	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
+		return err
+	}
+	lock, err := claim(c.OutDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
 	t, err := trainer(&c)
 	if err != nil {
 		return err
 	}
 	kern.SetBF16(t.Cfg.BF16)
 	defer t.Close()
-	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
-		return err
-	}
 	if c.Log == "" {
 		c.Log = filepath.Join(c.OutDir, "log.jsonl")
 	}
@@ -154,6 +166,11 @@ func trainer(c *cli) (*train.Trainer, error) {
 	case c.Resume != "":
 		t, err = train.Resume(c.Resume, data, stream)
 		if err == nil {
+			if err = c.conflicts(c.set, t.Cfg); err != nil {
+				t.Close()
+				t = nil
+				break
+			}
 			fmt.Fprintf(os.Stderr, "pretrain: resumed %s at epoch %d step %d of %d (its settings apply)\n", c.Resume, t.Epoch, t.Step, t.Cfg.Epochs)
 		}
 	case stream != nil:

@@ -24,12 +24,18 @@ func writeImages(t *testing.T, n int) string {
 	return cifartest.WriteTable(t, b)
 }
 
+// tiny is the flags of a run of one epoch of two steps over writeImages(t,
+// 8) in a small model: seconds on one core.
+func tiny(in, out string) []string {
+	return []string{in, "--out-dir", out, "--batch", "4", "--epochs", "1", "--warmup-epochs", "0",
+		"--proj-hidden", "16", "--proj-out", "8", "--threads", "1"}
+}
+
 // A run stopped by --max-steps leaves a step checkpoint; resuming from it
 // completes the run, whose final checkpoint, log and loss curve appear.
 func TestStopAndResume(t *testing.T) {
 	in, out := writeImages(t, 8), t.TempDir()
-	small := []string{in, "--out-dir", out, "--batch", "4", "--epochs", "1", "--warmup-epochs", "0",
-		"--proj-hidden", "16", "--proj-out", "8", "--threads", "1"}
+	small := tiny(in, out)
 	if err := run(append(small, "--max-steps", "1")); err != nil {
 		t.Fatal(err)
 	}
