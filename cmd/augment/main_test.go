@@ -297,6 +297,17 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--hue", "0.7"}, "hue strength"},
 		{[]string{"--gray-p", "2"}, "grayscale probability"},
 		{[]string{"--workers", "-2"}, "--workers"},
+		{[]string{"--views", "1000"}, "--views 1000: want 1 to 64"},
+		{[]string{"--epochs", "0"}, "--epochs 0: want 1 to 100000"},
+		{[]string{"--epochs=-1"}, "--epochs -1"},
+		{[]string{"--batch", "100000000"}, "--batch 100000000"},
+		{[]string{"--workers", "100000"}, "--workers 100000"},
+		{[]string{"--preview-images", "0"}, "--preview-images 0"},
+		{[]string{"--preview-views=-1"}, "--preview-views -1"},
+		{[]string{"--preview-scale", "1000"}, "--preview-scale 1000: want 1 to 32"},
+		{[]string{"--crop-scale-max", "2"}, "crop scale range"},
+		{[]string{"--brightness", "Inf"}, "jitter strengths"},
+		{[]string{"--blur-sigma-max", "NaN"}, "blur sigma"},
 		{[]string{"--frobnicate"}, "unknown flag"},
 	} {
 		err := run(append([]string{in}, tc.args...), io.Discard)

@@ -169,7 +169,7 @@ func gather(c *cli, now time.Time) (*Results, error) {
 	}
 	for _, s := range stages {
 		sec, err := strconv.ParseFloat(s.Value, 64)
-		if err != nil || sec < 0 {
+		if err != nil || !(sec >= 0 && sec <= 1e9) { // NaN and Inf too
 			return nil, fmt.Errorf("--stage %s=%s: want seconds", s.Name, s.Value)
 		}
 		r.Stages = append(r.Stages, Named[float64]{s.Name, sec})
