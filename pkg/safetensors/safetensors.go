@@ -145,9 +145,14 @@ func Read(r io.Reader) (*File, error) {
 	if n > maxHeader {
 		return nil, fmt.Errorf("header length %d is implausible: not a safetensors file?", n)
 	}
-	js := make([]byte, n)
-	if _, err := io.ReadFull(r, js); err != nil {
+	// Read what is there rather than allocate what the length claims: 8
+	// bytes of garbage must not cost 100 MB.
+	js, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	if err != nil {
 		return nil, fmt.Errorf("header: %w", err)
+	}
+	if uint64(len(js)) != n {
+		return nil, fmt.Errorf("header: %w (%d of its %d bytes)", io.ErrUnexpectedEOF, len(js), n)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(js, &raw); err != nil {
@@ -179,6 +184,16 @@ func Read(r io.Reader) (*File, error) {
 		for _, d := range e.Shape {
 			if d < 0 {
 				return nil, fmt.Errorf("tensor %s: negative dimension in shape %v", name, e.Shape)
+			}
+		}
+		for _, d := range e.Shape {
+			if d == 0 {
+				count = 0
+				break
+			}
+			if count > len(data)/d { // more than the data holds; and no overflow
+				count = len(data) + 1
+				break
 			}
 			count *= d
 		}
