@@ -144,3 +144,29 @@ func TestRemovesStaleTemporaries(t *testing.T) {
 		t.Errorf("lock file left after the run: %v", err)
 	}
 }
+
+// A checkpoint that cannot be written (here its name is taken by a
+// directory; a full disk fails the same way, see safetensors) stops the run
+// with a message naming it, keeping the earlier checkpoint and leaving no
+// partial file.
+func TestSaveFails(t *testing.T) {
+	in, out := writeImages(t, 8), t.TempDir()
+	if err := run(append(tiny(in, out), "--epochs", "2", "--save-every", "1", "--max-steps", "2")); err != nil {
+		t.Fatal(err)
+	}
+	blocked := filepath.Join(out, "simclr_epoch002.safetensors")
+	if err := os.Mkdir(blocked, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := run([]string{in, "--out-dir", out, "--threads", "1", "--save-every", "1", "--resume", filepath.Join(out, "simclr_epoch001.safetensors")})
+	want := "checkpoint not saved: write " + blocked
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "checkpoints already in "+out+" are kept") {
+		t.Fatalf("error %v, want one containing %q", err, want)
+	}
+	if _, err := os.Stat(filepath.Join(out, "simclr_epoch001.safetensors")); err != nil {
+		t.Errorf("the earlier checkpoint: %v", err)
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(out, ".*.tmp-*")); len(tmps) != 0 {
+		t.Errorf("partial files left: %v", tmps)
+	}
+}

@@ -297,7 +297,10 @@ func save(t *train.Trainer, dir string) (string, error) {
 		name = fmt.Sprintf("%s_epoch%03d_step%05d.safetensors", t.Cfg.Objective, t.Epoch, t.Step)
 	}
 	path := filepath.Join(dir, name)
-	return path, t.Checkpoint(path)
+	if err := t.Checkpoint(path); err != nil {
+		return path, fmt.Errorf("checkpoint not saved: %w (nothing partial is left; the checkpoints already in %s are kept)", err, dir)
+	}
+	return path, nil
 }
 
 func round(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }

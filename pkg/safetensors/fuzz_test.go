@@ -3,7 +3,11 @@ package safetensors
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -76,4 +80,49 @@ func TestReadHostileHeaders(t *testing.T) {
 func header(js string) []byte {
 	b := binary.LittleEndian.AppendUint64(nil, uint64(len(js)))
 	return append(b, js...)
+}
+
+// fullDisk accepts n bytes, then fails as a full disk does.
+type fullDisk struct {
+	w io.Writer
+	n int
+}
+
+func (d *fullDisk) Write(p []byte) (int, error) {
+	if len(p) > d.n {
+		k, _ := d.w.Write(p[:d.n])
+		d.n = 0
+		return k, syscall.ENOSPC
+	}
+	d.n -= len(p)
+	return d.w.Write(p)
+}
+
+// A save that runs out of disk, wherever it does, fails naming the file
+// and the cause, keeps the file it would have replaced, and leaves no
+// partial file.
+func TestSaveDiskFull(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ck.safetensors")
+	old := []Tensor{F32("w", []int{2}, []float32{1, 2})}
+	if err := Save(path, old, nil); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := []Tensor{F32("w", []int{1000}, make([]float32, 1000)), I64("n", 3)}
+	for _, n := range []int{0, 7, 8, 100, 2000, 4000} {
+		err := save(path, big, map[string]string{"k": "v"}, func(w io.Writer) io.Writer { return &fullDisk{w, n} })
+		if want := "write " + path + ": no space left on device"; err == nil || err.Error() != want {
+			t.Errorf("full after %d bytes: error %v, want %q", n, err, want)
+		}
+		if got, _ := os.ReadFile(path); !bytes.Equal(got, before) {
+			t.Errorf("full after %d bytes: the previous file changed", n)
+		}
+		if des, _ := os.ReadDir(dir); len(des) != 1 {
+			t.Errorf("full after %d bytes: %d files left, want just the previous one", n, len(des))
+		}
+	}
 }

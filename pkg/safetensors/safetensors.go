@@ -120,12 +120,22 @@ func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 // Save writes a safetensors file atomically: the old file stays whole until
 // the new one is complete.
 func Save(path string, tensors []Tensor, metadata map[string]string) error {
+	return save(path, tensors, metadata, nil)
+}
+
+// save is Save, writing through wrap(file) when wrap is set: tests make
+// the disk fill up.
+func save(path string, tensors []Tensor, metadata map[string]string, wrap func(io.Writer) io.Writer) error {
 	f, err := atomicfile.Create(path)
 	if err != nil {
 		return err
 	}
 	defer f.Abort()
-	if err := Write(f, tensors, metadata); err != nil {
+	var w io.Writer = f
+	if wrap != nil {
+		w = wrap(f)
+	}
+	if err := Write(w, tensors, metadata); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return f.Commit()
