@@ -35,6 +35,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
+	"github.com/simclr-go/simclr/pkg/atomicfile"
 	"github.com/simclr-go/simclr/pkg/augment"
 	"github.com/simclr-go/simclr/pkg/flagcheck"
 )
@@ -105,6 +106,9 @@ func parse(args []string) (*cli, error) {
 func run(args []string, stdout io.Writer) error {
 	c, err := parse(args)
 	if err != nil {
+		return err
+	}
+	if err := atomicfile.Clean(os.Stderr, "augment", c.Output, c.Preview); err != nil {
 		return err
 	}
 	limit := -1

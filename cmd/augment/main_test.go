@@ -340,3 +340,27 @@ func TestClosedPipe(t *testing.T) {
 		t.Errorf("after the reader closed the pipe: %v, stderr %q", err, stderr.String())
 	}
 }
+
+// The temporaries a killed run left beside the output file and the preview
+// are removed at start.
+func TestRemovesStaleTemporaries(t *testing.T) {
+	in, dir := cifartest.WriteTable(t, testImages(2)), t.TempDir()
+	out, preview := filepath.Join(dir, "views.arrow"), filepath.Join(dir, "p.png")
+	stale := []string{filepath.Join(dir, ".views.arrow.tmp-1"), filepath.Join(dir, ".p.png.tmp-2")}
+	for _, p := range stale {
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := run([]string{in, "--batch", "2", "-o", out}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{in, "--preview", preview, "--preview-images", "2", "--preview-views", "1"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still there: %v", p, err)
+		}
+	}
+}

@@ -183,12 +183,12 @@ func (c *cli) outputs() ([]output, error) {
 	var todo []output
 	for _, o := range outs {
 		if o.path != "-" {
-			removed, err := atomicfile.RemoveStale(filepath.Dir(o.path), filepath.Base(o.path))
-			if err != nil {
-				return nil, err
+			var log io.Writer = os.Stderr
+			if c.Quiet {
+				log = nil
 			}
-			for _, p := range removed {
-				c.note("removed %s, left by a run that was killed", p)
+			if err := atomicfile.Clean(log, tool, o.path); err != nil {
+				return nil, err
 			}
 			if _, err := os.Stat(o.path); err == nil && !c.Force {
 				c.note("%s exists; keeping it (--force overwrites)", o.path)

@@ -76,14 +76,8 @@ func run(args []string) error {
 	if err := check.Err(); err != nil {
 		return err
 	}
-	if c.Output != "-" { // what a killed extract to the same path left
-		removed, err := atomicfile.RemoveStale(filepath.Dir(c.Output), filepath.Base(c.Output))
-		if err != nil {
-			return err
-		}
-		for _, p := range removed {
-			fmt.Fprintf(os.Stderr, "extract: removed %s, left by a run that was killed\n", p)
-		}
+	if err := atomicfile.Clean(os.Stderr, "extract", c.Output); err != nil { // what a killed extract left
+		return err
 	}
 	if c.Threads > 0 {
 		kern.SetThreads(c.Threads)

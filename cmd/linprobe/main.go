@@ -107,6 +107,9 @@ func (c *cli) evaluate(stdout, progress io.Writer) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
+	if err := atomicfile.Clean(os.Stderr, "linprobe", c.Report, c.Map); err != nil {
+		return err
+	}
 	if c.Threads > 0 {
 		kern.SetThreads(c.Threads)
 	}

@@ -200,3 +200,26 @@ func TestBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// The temporaries a killed run left beside --report and --map are removed
+// at start.
+func TestRemovesStaleTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	y, x := separable(300, 4, 1)
+	good := writeTable(t, dir, "train.arrow", 4, nil, y, x)
+	stale := []string{filepath.Join(dir, ".r.json.tmp-1"), filepath.Join(dir, ".m.png.tmp-2")}
+	for _, p := range stale {
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := mustParse(t, "--train", good, "--test", good, "--epochs", "1", "--report", filepath.Join(dir, "r.json"), "--map", filepath.Join(dir, "m.png"))
+	if err := c.evaluate(&bytes.Buffer{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still there: %v", p, err)
+		}
+	}
+}

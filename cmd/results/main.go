@@ -66,6 +66,9 @@ func run(args []string) error {
 	if _, err := k.Parse(args); err != nil {
 		return err
 	}
+	if err := atomicfile.Clean(os.Stderr, "results", filepath.Join(c.RunDir, "results.json"), filepath.Join(c.RunDir, "summary.md")); err != nil {
+		return err
+	}
 	res, err := gather(&c, time.Now())
 	if err != nil {
 		return err

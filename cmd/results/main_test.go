@@ -274,3 +274,23 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+// The temporaries a killed run left beside results.json and summary.md are
+// removed at start.
+func TestRemovesStaleTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	stale := []string{filepath.Join(dir, ".results.json.tmp-1"), filepath.Join(dir, ".summary.md.tmp-2")}
+	for _, p := range stale {
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := run([]string{"--run-dir", dir}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still there: %v", p, err)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -136,6 +137,28 @@ func RemoveStale(dir, base string) ([]string, error) {
 		f.Close()
 	}
 	return removed, nil
+}
+
+// Clean removes the stale temporaries (see RemoveStale) of each output
+// path, skipping "" and "-" (standard output), and reports each one removed
+// to log, when not nil, as "TOOL: removed PATH, left by a run that was
+// killed". Tools call it at start for the outputs they are about to write.
+func Clean(log io.Writer, tool string, paths ...string) error {
+	for _, p := range paths {
+		if p == "" || p == "-" {
+			continue
+		}
+		removed, err := RemoveStale(filepath.Dir(p), filepath.Base(p))
+		if err != nil {
+			return err
+		}
+		for _, r := range removed {
+			if log != nil {
+				fmt.Fprintf(log, "%s: removed %s, left by a run that was killed\n", tool, r)
+			}
+		}
+	}
+	return nil
 }
 
 // syncDir makes the rename itself durable. It is best effort: some file

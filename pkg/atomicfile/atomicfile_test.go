@@ -171,3 +171,24 @@ func TestRemoveStale(t *testing.T) {
 		t.Fatalf("the live writer's commit: %v", err)
 	}
 }
+
+// Clean removes each output's stale temporaries, says so, and skips "" and
+// "-".
+func TestClean(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{".a.json.tmp-1", ".b.png.tmp-2", ".c.txt.tmp-3"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var log strings.Builder
+	if err := Clean(&log, "tool", filepath.Join(dir, "a.json"), "", "-", filepath.Join(dir, "b.png")); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(entries(t, dir), " "); got != ".c.txt.tmp-3" {
+		t.Errorf("left %q, want just .c.txt.tmp-3", got)
+	}
+	if want := "tool: removed " + filepath.Join(dir, ".a.json.tmp-1") + ", left by a run that was killed\n"; !strings.HasPrefix(log.String(), want) || strings.Count(log.String(), "\n") != 2 {
+		t.Errorf("log %q, want two lines starting %q", log.String(), want)
+	}
+}
