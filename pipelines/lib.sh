@@ -136,7 +136,23 @@ setup() {
 	local n
 	for n in EPOCHS BATCH WARMUP_EPOCHS SEED LIMIT MAX_STEPS SAVE_EVERY EVAL_LIMIT KNN PROBE_EPOCHS THREADS MONITOR_EVERY MONITOR_LIMIT; do
 		[[ -v $n ]] || continue
-		[[ ${!n} =~ ^[0-9]+$ ]] || die "$n=${!n}: want a whole number"
+		[[ ${!n} =~ ^[0-9]{1,9}$ ]] || die "$n=${!n}: want a whole number (at most 9 digits)"
+		printf -v "$n" '%d' "$((10#${!n}))" # 010 is ten, not octal eight
+	done
+	# The tools check their flags too; these fail before the build and the
+	# fetch.
+	at_least() { [[ ! -v $1 ]] || ((${!1} >= $2)) || die "$1=${!1}: want at least $2"; }
+	at_least EPOCHS 1
+	at_least BATCH 2
+	at_least SAVE_EVERY 1
+	at_least PROBE_EPOCHS 1
+	if [[ -v WARMUP_EPOCHS && -v EPOCHS ]] && ((WARMUP_EPOCHS > EPOCHS)); then
+		die "WARMUP_EPOCHS=$WARMUP_EPOCHS: want at most EPOCHS ($EPOCHS)"
+	fi
+	for n in LR TAU; do
+		[[ -v $n && -n ${!n} ]] || continue
+		[[ ${!n} =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$ && ! ${!n} =~ ^[0.]+([eE].*)?$ ]] ||
+			die "$n=${!n}: want a positive number"
 	done
 	[[ -v BF16 ]] && die "BF16 is now PRECISION (auto, fp32 or bf16): BF16=1 is PRECISION=bf16"
 	[[ $PRECISION =~ ^(auto|fp32|bf16)$ ]] || die "PRECISION=$PRECISION: want auto, fp32 or bf16"

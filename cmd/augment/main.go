@@ -35,7 +35,9 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
+	"github.com/simclr-go/simclr/pkg/atomicfile"
 	"github.com/simclr-go/simclr/pkg/augment"
+	"github.com/simclr-go/simclr/pkg/flagcheck"
 	"github.com/simclr-go/simclr/pkg/train"
 )
 
@@ -85,17 +87,16 @@ func parse(args []string) (*cli, error) {
 	if err := c.Config().Validate(); err != nil {
 		return nil, err
 	}
-	for _, v := range []struct {
-		name string
-		n    int
-	}{{"views", c.Views}, {"epochs", c.Epochs}, {"batch", c.Batch},
-		{"preview-images", c.PreviewImages}, {"preview-views", c.PreviewViews}, {"preview-scale", c.PreviewScale}} {
-		if v.n < 1 {
-			return nil, fmt.Errorf("--%s %d: want at least 1", v.name, v.n)
-		}
-	}
-	if c.Workers < 0 {
-		return nil, fmt.Errorf("--workers %d: want 0 or more", c.Workers)
+	var check flagcheck.Set
+	check.Int("views", c.Views, 1, 64)
+	check.Int("epochs", c.Epochs, 1, flagcheck.MaxEpochs)
+	check.Int("batch", c.Batch, 1, flagcheck.MaxBatch)
+	check.Int("workers", c.Workers, 0, flagcheck.MaxThreads)
+	check.Int("preview-images", c.PreviewImages, 1, 1024)
+	check.Int("preview-views", c.PreviewViews, 1, 64)
+	check.Int("preview-scale", c.PreviewScale, 1, 32)
+	if err := check.Err(); err != nil {
+		return nil, err
 	}
 	if c.Workers == 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
@@ -106,6 +107,9 @@ func parse(args []string) (*cli, error) {
 func run(args []string, stdout io.Writer) error {
 	c, err := parse(args)
 	if err != nil {
+		return err
+	}
+	if err := atomicfile.Clean(os.Stderr, "augment", c.Output, c.Preview); err != nil {
 		return err
 	}
 	limit := -1

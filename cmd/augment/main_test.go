@@ -348,6 +348,17 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--hue", "0.7"}, "hue strength"},
 		{[]string{"--gray-p", "2"}, "grayscale probability"},
 		{[]string{"--workers", "-2"}, "--workers"},
+		{[]string{"--views", "1000"}, "--views 1000: want 1 to 64"},
+		{[]string{"--epochs", "0"}, "--epochs 0: want 1 to 100000"},
+		{[]string{"--epochs=-1"}, "--epochs -1"},
+		{[]string{"--batch", "100000000"}, "--batch 100000000"},
+		{[]string{"--workers", "100000"}, "--workers 100000"},
+		{[]string{"--preview-images", "0"}, "--preview-images 0"},
+		{[]string{"--preview-views=-1"}, "--preview-views -1"},
+		{[]string{"--preview-scale", "1000"}, "--preview-scale 1000: want 1 to 32"},
+		{[]string{"--crop-scale-max", "2"}, "crop scale range"},
+		{[]string{"--brightness", "Inf"}, "jitter strengths"},
+		{[]string{"--blur-sigma-max", "NaN"}, "blur sigma"},
 		{[]string{"--frobnicate"}, "unknown flag"},
 	} {
 		err := run(append([]string{in}, tc.args...), io.Discard)
@@ -378,5 +389,29 @@ func TestClosedPipe(t *testing.T) {
 	stdout.Close()
 	if err := cmd.Wait(); err != nil || stderr.Len() > 0 {
 		t.Errorf("after the reader closed the pipe: %v, stderr %q", err, stderr.String())
+	}
+}
+
+// The temporaries a killed run left beside the output file and the preview
+// are removed at start.
+func TestRemovesStaleTemporaries(t *testing.T) {
+	in, dir := cifartest.WriteTable(t, testImages(2)), t.TempDir()
+	out, preview := filepath.Join(dir, "views.arrow"), filepath.Join(dir, "p.png")
+	stale := []string{filepath.Join(dir, ".views.arrow.tmp-1"), filepath.Join(dir, ".p.png.tmp-2")}
+	for _, p := range stale {
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := run([]string{in, "--batch", "2", "-o", out}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{in, "--preview", preview, "--preview-images", "2", "--preview-views", "1"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still there: %v", p, err)
+		}
 	}
 }

@@ -205,6 +205,13 @@ func (c *cli) outputs() ([]output, error) {
 	var todo []output
 	for _, o := range outs {
 		if o.path != "-" {
+			var log io.Writer = os.Stderr
+			if c.Quiet {
+				log = nil
+			}
+			if err := atomicfile.Clean(log, tool, o.path); err != nil {
+				return nil, err
+			}
 			if _, err := os.Stat(o.path); err == nil && !c.Force {
 				c.note("%s exists; keeping it (--force overwrites)", o.path)
 				continue

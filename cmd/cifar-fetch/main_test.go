@@ -268,3 +268,30 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+// A temporary table that a killed cifar-fetch left is removed at the next
+// start, also when the table itself is then kept; other files stay.
+func TestRemovesStaleTemporaries(t *testing.T) {
+	src, out := writeArchive(t, archive), t.TempDir()
+	stale := []string{filepath.Join(out, ".train.arrow.tmp-1"), filepath.Join(out, ".test.arrow.tmp-2")}
+	other := filepath.Join(out, ".notes.tmp-3")
+	for _, p := range append(stale, other) {
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(out, "test.arrow"), []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"--archive", src, "--out-dir", out, "-q"}, sums); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still there: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("%s removed: %v", other, err)
+	}
+}

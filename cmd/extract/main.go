@@ -12,14 +12,17 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"time"
 
 	"github.com/alecthomas/kong"
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
+	"github.com/simclr-go/simclr/pkg/atomicfile"
 	"github.com/simclr-go/simclr/pkg/augment"
 	"github.com/simclr-go/simclr/pkg/features"
+	"github.com/simclr-go/simclr/pkg/flagcheck"
 	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/progress"
@@ -60,11 +63,15 @@ func run(args []string) error {
 	if (c.Checkpoint == "") == !c.RandomInit {
 		return fmt.Errorf("give exactly one of --checkpoint FILE and --random-init")
 	}
-	if c.Batch < 1 {
-		return fmt.Errorf("--batch %d: want at least 1", c.Batch)
+	var check flagcheck.Set
+	check.Int("batch", c.Batch, 1, flagcheck.MaxBatch)
+	check.Int("limit", c.Limit, 0, math.MaxInt32)
+	check.Int("threads", c.Threads, 0, flagcheck.MaxThreads)
+	if err := check.Err(); err != nil {
+		return err
 	}
-	if c.Limit < 0 {
-		return fmt.Errorf("--limit %d: want 0 (all) or more", c.Limit)
+	if err := atomicfile.Clean(os.Stderr, "extract", c.Output); err != nil { // what a killed extract left
+		return err
 	}
 	if c.Threads > 0 {
 		kern.SetThreads(c.Threads)

@@ -187,3 +187,51 @@ func TestNormalization(t *testing.T) {
 		t.Error("the table's statistics changed nothing against CIFAR-10's")
 	}
 }
+
+// Every numeric flag refuses zero, negative and absurd values, naming the
+// flag, before any work.
+func TestBadFlags(t *testing.T) {
+	in := writeImages(t, 1)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--batch", "0"}, "--batch 0: want 1 to 65536"},
+		{[]string{"--batch=-3"}, "--batch -3"},
+		{[]string{"--batch", "1000000"}, "--batch 1000000"},
+		{[]string{"--limit=-1"}, "--limit -1: want 0 to"},
+		{[]string{"--threads=-1"}, "--threads -1: want 0 to 4096"},
+		{[]string{"--threads", "99999"}, "--threads 99999"},
+	} {
+		out := filepath.Join(t.TempDir(), "f.arrow")
+		err := run(append([]string{"--random-init", in, "-o", out}, tc.args...))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one containing %q", tc.args, err, tc.want)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%v: %s written", tc.args, out)
+		}
+	}
+}
+
+// A temporary that a killed extract left beside its output is removed; one
+// of another output stays.
+func TestRemovesStaleTemporaries(t *testing.T) {
+	in, dir := writeImages(t, 2), t.TempDir()
+	out := filepath.Join(dir, "f.arrow")
+	stale, other := filepath.Join(dir, ".f.arrow.tmp-99"), filepath.Join(dir, ".g.arrow.tmp-99")
+	for _, p := range []string{stale, other} {
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := run([]string{"--random-init", in, "-o", out, "--batch", "2", "--threads", "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("%s still there: %v", stale, err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("%s removed: %v", other, err)
+	}
+}

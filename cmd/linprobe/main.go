@@ -18,6 +18,7 @@ import (
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/atomicfile"
 	"github.com/simclr-go/simclr/pkg/features"
+	"github.com/simclr-go/simclr/pkg/flagcheck"
 	"github.com/simclr-go/simclr/pkg/flagdefaults"
 	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/linprobe"
@@ -125,6 +126,12 @@ func parse(args []string, stdout io.Writer) (*cli, error) {
 func (c *cli) evaluate(stdout, progress io.Writer) error {
 	if c.Train == "-" && c.Test == "-" {
 		return errors.New("only one of --train and --test can be standard input")
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if err := atomicfile.Clean(os.Stderr, "linprobe", c.Report, c.Map); err != nil {
+		return err
 	}
 	if c.Threads > 0 {
 		kern.SetThreads(c.Threads)
@@ -237,4 +244,17 @@ func compatible(train, test *features.Table) error {
 		break
 	}
 	return nil
+}
+
+// validate checks every numeric flag before any table is read.
+func (c *cli) validate() error {
+	var s flagcheck.Set
+	s.Int("epochs", c.Epochs, 1, flagcheck.MaxEpochs)
+	s.Int("batch-size", c.BatchSize, 1, flagcheck.MaxBatch)
+	s.Float("lr", c.LR, 0, 100, true)
+	s.Float("momentum", c.Momentum, 0, 1, false)
+	s.Int("knn", c.KNN, 0, 1_000_000)
+	s.Float("knn-temperature", c.KNNTemp, 0, 100, true)
+	s.Int("threads", c.Threads, 0, flagcheck.MaxThreads)
+	return s.Err()
 }

@@ -178,9 +178,9 @@ func TestRunErrors(t *testing.T) {
 		{"missing", []string{"--train", filepath.Join(dir, "nope.arrow"), "--test", good}, "nope.arrow: no such file"},
 		{"two stdins", []string{"--train", "-", "--test", "-"}, "only one of --train and --test"},
 		{"k too large", []string{"--train", good, "--test", good, "--knn", "301"}, "kNN: k = 301, want 1 to the 300 training rows"},
-		{"negative k", []string{"--train", good, "--test", good, "--knn=-1"}, "kNN: k = -1"},
-		{"zero temperature", []string{"--train", good, "--test", good, "--knn", "5", "--knn-temperature", "0"}, "kNN: temperature 0, want > 0"},
-		{"no epochs", []string{"--train", good, "--test", good, "--epochs", "0"}, "linear probe: bad protocol: 0 epochs"},
+		{"negative k", []string{"--train", good, "--test", good, "--knn=-1"}, "--knn -1: want 0 to 1000000"},
+		{"zero temperature", []string{"--train", good, "--test", good, "--knn", "5", "--knn-temperature", "0"}, "--knn-temperature 0: want above 0"},
+		{"no epochs", []string{"--train", good, "--test", good, "--epochs", "0"}, "--epochs 0: want 1 to 100000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := mustParse(t, tc.args...).evaluate(&bytes.Buffer{}, nil)
@@ -188,5 +188,57 @@ func TestRunErrors(t *testing.T) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Every numeric flag refuses zero, negative, non-finite and absurd values,
+// naming the flag, before reading a table (the paths here do not exist).
+func TestBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--epochs", "0"}, "--epochs 0: want 1 to 100000"},
+		{[]string{"--epochs", "1000000"}, "--epochs 1000000"},
+		{[]string{"--batch-size", "0"}, "--batch-size 0: want 1 to 65536"},
+		{[]string{"--batch-size=-4"}, "--batch-size -4"},
+		{[]string{"--lr", "0"}, "--lr 0: want above 0"},
+		{[]string{"--lr", "NaN"}, "--lr NaN"},
+		{[]string{"--lr", "1e9"}, "--lr 1e+09"},
+		{[]string{"--momentum=-0.1"}, "--momentum -0.1: want 0 to 1"},
+		{[]string{"--momentum", "Inf"}, "--momentum +Inf"},
+		{[]string{"--knn=-5"}, "--knn -5"},
+		{[]string{"--knn", "2000000000"}, "--knn 2000000000"},
+		{[]string{"--knn-temperature=-1"}, "--knn-temperature -1"},
+		{[]string{"--threads=-2"}, "--threads -2: want 0 to 4096"},
+	} {
+		args := append([]string{"--train", "/nonexistent/train.arrow", "--test", "/nonexistent/test.arrow"}, tc.args...)
+		err := mustParse(t, args...).evaluate(&bytes.Buffer{}, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one containing %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// The temporaries a killed run left beside --report and --map are removed
+// at start.
+func TestRemovesStaleTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	y, x := separable(300, 4, 1)
+	good := writeTable(t, dir, "train.arrow", 4, nil, y, x)
+	stale := []string{filepath.Join(dir, ".r.json.tmp-1"), filepath.Join(dir, ".m.png.tmp-2")}
+	for _, p := range stale {
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := mustParse(t, "--train", good, "--test", good, "--epochs", "1", "--report", filepath.Join(dir, "r.json"), "--map", filepath.Join(dir, "m.png"))
+	if err := c.evaluate(&bytes.Buffer{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still there: %v", p, err)
+		}
 	}
 }

@@ -93,6 +93,8 @@ type cli struct {
 	MonitorLimit int    `default:"2000" env:"PRETRAIN_MONITOR_LIMIT" help:"Images of --monitor scored (0: all)."`
 	MonitorBank  int    `default:"5000" env:"PRETRAIN_MONITOR_BANK" help:"Training images the kNN votes with, the first of the input (0: all)."`
 	MonitorK     int    `default:"200" env:"PRETRAIN_MONITOR_K" help:"Neighbours of the monitor's kNN vote."`
+
+	set map[string]bool // the flags given, not defaulted
 }
 
 // defaults gives the flags of train.Config their defaults, the reference
@@ -132,9 +134,11 @@ func parse(args []string, stdout io.Writer) (*cli, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.Parse(args); err != nil {
+	k, err := p.Parse(args)
+	if err != nil {
 		return nil, err
 	}
+	c.set = setFlags(k, args)
 	return &c, nil
 }
 
@@ -146,12 +150,23 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := c.validate(); err != nil {
+		return err
+	}
 	if c.Threads > 0 {
 		kern.SetThreads(c.Threads)
 	}
 	if c.prec, c.precNote, err = kern.Active().Choose(c.Precision); err != nil {
 		return fmt.Errorf("--precision: %w", err)
 	}
+	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
+		return err
+	}
+	lock, err := claim(c.OutDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
 	t, err := trainer(c)
 	if err != nil {
 		return err
@@ -159,9 +174,6 @@ func run(args []string, stdout io.Writer) error {
 	defer t.Close()
 	mon, err := monitor(c, t)
 	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
 		return err
 	}
 	if c.Log == "" {
@@ -181,9 +193,6 @@ func run(args []string, stdout io.Writer) error {
 func monitor(c *cli, t *train.Trainer) (*train.Monitor, error) {
 	if c.Monitor == "" {
 		return nil, nil
-	}
-	if c.MonitorLimit < 0 {
-		return nil, fmt.Errorf("--monitor-limit %d: want 0 (all) or more", c.MonitorLimit)
 	}
 	r, err := arrowio.OpenImages(c.Monitor)
 	if err != nil {
@@ -256,6 +265,11 @@ func trainer(c *cli) (*train.Trainer, error) {
 			t = nil
 		}
 		if err == nil {
+			if err = c.conflicts(c.set, t.Cfg); err != nil {
+				t.Close()
+				t = nil
+				break
+			}
 			fmt.Fprintf(os.Stderr, "pretrain: resumed %s at epoch %d step %d of %d (its settings apply)\n", c.Resume, t.Epoch, t.Step, t.Cfg.Epochs)
 		}
 	case stream != nil:
@@ -430,7 +444,10 @@ func save(t *train.Trainer, dir string) (string, error) {
 		name = fmt.Sprintf("%s_epoch%03d_step%05d.safetensors", t.Cfg.Objective, t.Epoch, t.Step)
 	}
 	path := filepath.Join(dir, name)
-	return path, t.Checkpoint(path)
+	if err := t.Checkpoint(path); err != nil {
+		return path, fmt.Errorf("checkpoint not saved: %w (nothing partial is left; the checkpoints already in %s are kept)", err, dir)
+	}
+	return path, nil
 }
 
 func round(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }

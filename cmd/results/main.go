@@ -67,6 +67,9 @@ func run(args []string) error {
 	if _, err := k.Parse(args); err != nil {
 		return err
 	}
+	if err := atomicfile.Clean(os.Stderr, "results", filepath.Join(c.RunDir, "results.json"), filepath.Join(c.RunDir, "summary.md")); err != nil {
+		return err
+	}
 	res, err := gather(&c, time.Now())
 	if err != nil {
 		return err
@@ -173,7 +176,7 @@ func gather(c *cli, now time.Time) (*Results, error) {
 	}
 	for _, s := range stages {
 		sec, err := strconv.ParseFloat(s.Value, 64)
-		if err != nil || sec < 0 {
+		if err != nil || !(sec >= 0 && sec <= 1e9) { // NaN and Inf too
 			return nil, fmt.Errorf("--stage %s=%s: want seconds", s.Name, s.Value)
 		}
 		r.Stages = append(r.Stages, Named[float64]{s.Name, sec})

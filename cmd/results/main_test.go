@@ -224,6 +224,10 @@ func TestRunErrors(t *testing.T) {
 		{"no run dir", nil, "missing flags: --run-dir"},
 		{"stage without seconds", []string{"--stage", "fetch"}, `--stage "fetch": want NAME=VALUE`},
 		{"stage with words", []string{"--stage", "fetch=long"}, "--stage fetch=long: want seconds"},
+		{"negative stage", []string{"--stage", "fetch=-1"}, "--stage fetch=-1: want seconds"},
+		{"NaN stage", []string{"--stage", "fetch=NaN"}, "--stage fetch=NaN: want seconds"},
+		{"infinite stage", []string{"--stage", "fetch=+Inf"}, "--stage fetch=+Inf: want seconds"},
+		{"absurd stage", []string{"--stage", "fetch=1e300"}, "--stage fetch=1e300: want seconds"},
 		{"missing report", []string{"--eval", "x=nope.json"}, "nope.json: no such file"},
 		{"not a report", []string{"--eval", "x=other.json"}, "other.json: not a linprobe report"},
 		{"no checkpoints", []string{"--pretrain", "pretrain=empty"}, "empty: no checkpoints"},
@@ -310,6 +314,26 @@ func TestDuration(t *testing.T) {
 	} {
 		if got := duration(tc.sec); got != tc.want {
 			t.Errorf("duration(%g) = %q, want %q", tc.sec, got, tc.want)
+		}
+	}
+}
+
+// The temporaries a killed run left beside results.json and summary.md are
+// removed at start.
+func TestRemovesStaleTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	stale := []string{filepath.Join(dir, ".results.json.tmp-1"), filepath.Join(dir, ".summary.md.tmp-2")}
+	for _, p := range stale {
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := run([]string{"--run-dir", dir}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still there: %v", p, err)
 		}
 	}
 }

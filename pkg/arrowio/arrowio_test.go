@@ -52,7 +52,7 @@ var testMeta = map[string]string{MetaSplit: "test", MetaSource: "unit", MetaProd
 // writeTable writes rows to a stream (file == false) or an IPC file and
 // returns the bytes, handing them to Write in pieces of step rows, or of
 // growing sizes (1, 3, 9, ...) when step is 0.
-func writeTable(t *testing.T, file bool, rows, step int, extra ...string) []byte {
+func writeTable(t testing.TB, file bool, rows, step int, extra ...string) []byte {
 	t.Helper()
 	schema := ImageSchema(testMeta, extra...)
 	var (

@@ -22,7 +22,7 @@ type RecordReader struct {
 		Schema() *arrow.Schema
 		Read() (arrow.Record, error)
 	}
-	eof    *eofWatch // stream input only: did the stream end without its end-of-stream marker?
+	eof    *checkedStream // stream input only: did the stream end without its end-of-stream marker?
 	closer io.Closer
 	rows   int // rows read so far, to locate errors
 }
@@ -79,8 +79,8 @@ func openIPC(r io.Reader) (*RecordReader, error) {
 	if n := binary.LittleEndian.Uint32(head[4:]); n == 0 || n > maxSchemaMessage {
 		return nil, fmt.Errorf("not an Arrow IPC file or stream: schema message of %d bytes", n)
 	}
-	eof := &eofWatch{r: br}
-	sr, err := ipc.NewReader(eof)
+	eof := &checkedStream{r: br}
+	sr, err := guard(func() (*ipc.Reader, error) { return ipc.NewReader(eof) })
 	if err != nil {
 		return nil, fmt.Errorf("not an Arrow IPC file or stream: %w", err)
 	}
@@ -88,11 +88,29 @@ func openIPC(r io.Reader) (*RecordReader, error) {
 }
 
 func openFile(r ipc.ReadAtSeeker) (*RecordReader, error) {
-	fr, err := ipc.NewFileReader(r)
+	size, err := r.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFile(r, size); err != nil {
+		return nil, fmt.Errorf("not a valid Arrow IPC file: %w", err)
+	}
+	fr, err := guard(func() (*ipc.FileReader, error) { return ipc.NewFileReader(r) })
 	if err != nil {
 		return nil, fmt.Errorf("not a valid Arrow IPC file: %w", err)
 	}
 	return &RecordReader{src: fr, closer: fr}, nil
+}
+
+// guard runs open, turning a panic of the IPC decoder on a corrupt schema
+// or footer (a flatbuffer offset out of range) into an error.
+func guard[T any](open func() (T, error)) (v T, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("corrupt schema or footer: %v", p)
+		}
+	}()
+	return open()
 }
 
 // seekable reports whether r supports random access (a regular file, an
@@ -107,23 +125,6 @@ func seekable(r io.Reader) (ipc.ReadAtSeeker, bool) {
 		return ra, err == nil && st.Mode().IsRegular()
 	}
 	return ra, true
-}
-
-// eofWatch notes whether its reader was asked for bytes past the end. The IPC
-// stream reader stops at the end-of-stream marker without reading further,
-// and reports a stream cut at a message boundary as a clean end, so reaching
-// the end of the input means the marker was missing.
-type eofWatch struct {
-	r   io.Reader
-	hit bool
-}
-
-func (e *eofWatch) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if n == 0 && err == io.EOF {
-		e.hit = true
-	}
-	return n, err
 }
 
 type releaser struct{ r *ipc.Reader }
@@ -143,6 +144,8 @@ func (r *RecordReader) Read() (arrow.Record, error) {
 		err = errors.New("truncated: stream ends without an end-of-stream marker")
 	case err == io.EOF:
 		return nil, err
+	case err != nil && r.eof != nil && r.eof.err != nil && r.eof.err != io.EOF:
+		err = r.eof.err // the framing's own message, not the decoder's wrapping of it
 	case err == nil:
 		r.rows += int(rec.NumRows())
 		return rec, nil

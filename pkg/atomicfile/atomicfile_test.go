@@ -133,3 +133,62 @@ func TestWriteJSON(t *testing.T) {
 		t.Fatal("a failed write replaced the file")
 	}
 }
+
+// A temporary left by a dead writer is removed; a live writer's, one of
+// another target and other files are kept.
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(".simclr_epoch002.safetensors.tmp-123") // a killed writer's: no lock
+	write(".train.arrow.tmp-456")                 // another target's
+	write("simclr_epoch001.safetensors")
+	live, err := Create(filepath.Join(dir, "simclr_epoch003.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Abort()
+	removed, err := RemoveStale(dir, "simclr_epoch*.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, ".simclr_epoch002.safetensors.tmp-123"); len(removed) != 1 || removed[0] != want {
+		t.Errorf("removed %q, want just %s", removed, want)
+	}
+	got := strings.Join(entries(t, dir), " ")
+	for _, keep := range []string{".train.arrow.tmp-456", "simclr_epoch001.safetensors", filepath.Base(live.Name())} {
+		if !strings.Contains(got, keep) {
+			t.Errorf("%s removed; left %s", keep, got)
+		}
+	}
+	if _, err := live.WriteString("data"); err != nil {
+		t.Fatal(err)
+	}
+	if err := live.Commit(); err != nil {
+		t.Fatalf("the live writer's commit: %v", err)
+	}
+}
+
+// Clean removes each output's stale temporaries, says so, and skips "" and
+// "-".
+func TestClean(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{".a.json.tmp-1", ".b.png.tmp-2", ".c.txt.tmp-3"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var log strings.Builder
+	if err := Clean(&log, "tool", filepath.Join(dir, "a.json"), "", "-", filepath.Join(dir, "b.png")); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(entries(t, dir), " "); got != ".c.txt.tmp-3" {
+		t.Errorf("left %q, want just .c.txt.tmp-3", got)
+	}
+	if want := "tool: removed " + filepath.Join(dir, ".a.json.tmp-1") + ", left by a run that was killed\n"; !strings.HasPrefix(log.String(), want) || strings.Count(log.String(), "\n") != 2 {
+		t.Errorf("log %q, want two lines starting %q", log.String(), want)
+	}
+}

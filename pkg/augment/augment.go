@@ -76,17 +76,17 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
-	check(0 < c.ScaleMin && c.ScaleMin <= c.ScaleMax, "crop scale range [%g, %g]: want 0 < min <= max", c.ScaleMin, c.ScaleMax)
-	check(0 < c.RatioMin && c.RatioMin <= c.RatioMax, "crop ratio range [%g, %g]: want 0 < min <= max", c.RatioMin, c.RatioMax)
+	check(0 < c.ScaleMin && c.ScaleMin <= c.ScaleMax && c.ScaleMax <= 1, "crop scale range [%g, %g]: want 0 < min <= max <= 1", c.ScaleMin, c.ScaleMax)
+	check(0 < c.RatioMin && c.RatioMin <= c.RatioMax && c.RatioMax <= 100, "crop ratio range [%g, %g]: want 0 < min <= max <= 100", c.RatioMin, c.RatioMax)
 	for _, p := range []struct {
 		name string
 		v    float64
 	}{{"flip", c.FlipP}, {"jitter", c.JitterP}, {"grayscale", c.GrayP}, {"blur", c.BlurP}} {
 		check(0 <= p.v && p.v <= 1, "%s probability %g: want 0..1", p.name, p.v)
 	}
-	check(c.Brightness >= 0 && c.Contrast >= 0 && c.Saturation >= 0,
-		"jitter strengths %g, %g, %g: want >= 0", c.Brightness, c.Contrast, c.Saturation)
+	check(0 <= c.Brightness && c.Brightness <= 100 && 0 <= c.Contrast && c.Contrast <= 100 && 0 <= c.Saturation && c.Saturation <= 100,
+		"jitter strengths %g, %g, %g: want 0..100", c.Brightness, c.Contrast, c.Saturation)
 	check(0 <= c.Hue && c.Hue <= 0.5, "hue strength %g: want 0..0.5", c.Hue)
-	check(!c.Blur || 0 < c.SigmaMin && c.SigmaMin <= c.SigmaMax, "blur sigma range [%g, %g]: want 0 < min <= max", c.SigmaMin, c.SigmaMax)
+	check(!c.Blur || 0 < c.SigmaMin && c.SigmaMin <= c.SigmaMax && c.SigmaMax <= 100, "blur sigma range [%g, %g]: want 0 < min <= max <= 100", c.SigmaMin, c.SigmaMax)
 	return errors.Join(errs...)
 }

@@ -254,6 +254,13 @@ func TestValidate(t *testing.T) {
 		{"strength", func(c *Config) { c.Contrast = -1 }, "jitter strengths"},
 		{"hue", func(c *Config) { c.Hue = 0.6 }, "hue strength"},
 		{"sigma", func(c *Config) { c.SigmaMin = 3 }, "blur sigma"},
+		{"scale above 1", func(c *Config) { c.ScaleMax = 1.5 }, "crop scale range [0.08, 1.5]"},
+		{"scale NaN", func(c *Config) { c.ScaleMin = math.NaN() }, "crop scale"},
+		{"ratio infinite", func(c *Config) { c.RatioMax = math.Inf(1) }, "crop ratio"},
+		{"strength infinite", func(c *Config) { c.Brightness = math.Inf(1) }, "jitter strengths"},
+		{"strength NaN", func(c *Config) { c.Saturation = math.NaN() }, "jitter strengths"},
+		{"probability NaN", func(c *Config) { c.FlipP = math.NaN() }, "flip probability"},
+		{"sigma infinite", func(c *Config) { c.SigmaMax = math.Inf(1) }, "blur sigma"},
 	} {
 		c := DefaultConfig()
 		tc.edit(&c)

@@ -2,6 +2,7 @@ package cifar
 
 import (
 	"archive/tar"
+	"bytes"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
@@ -114,10 +115,17 @@ func (a *archiveReader) member(r io.Reader, hdr *tar.Header) error {
 	if hdr.Size == 0 || hdr.Size%RecordSize != 0 || hdr.Size > maxMember {
 		return fmt.Errorf("%s: %s: size %d is not a whole number of %d-byte records", a.name, base, hdr.Size, RecordSize)
 	}
-	data := make([]byte, hdr.Size)
-	if _, err := io.ReadFull(r, data); err != nil {
+	// Grow with the data rather than allocate what the header claims: a
+	// corrupt header must not cost 256 MB.
+	var buf bytes.Buffer
+	buf.Grow(int(min(hdr.Size, 1<<20)))
+	if _, err := io.CopyN(&buf, r, hdr.Size); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
 		return fmt.Errorf("%s: %s: %s archive: %w", a.name, base, damage(err), err)
 	}
+	data := buf.Bytes()
 	sum := md5.Sum(data)
 	if got, want := hex.EncodeToString(sum[:]), a.sums[base]; got != want {
 		return fmt.Errorf("%s: %s: MD5 %s, want %s: the file is corrupt or not the official data", a.name, base, got, want)

@@ -120,12 +120,22 @@ func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 // Save writes a safetensors file atomically: the old file stays whole until
 // the new one is complete.
 func Save(path string, tensors []Tensor, metadata map[string]string) error {
+	return save(path, tensors, metadata, nil)
+}
+
+// save is Save, writing through wrap(file) when wrap is set: tests make
+// the disk fill up.
+func save(path string, tensors []Tensor, metadata map[string]string, wrap func(io.Writer) io.Writer) error {
 	f, err := atomicfile.Create(path)
 	if err != nil {
 		return err
 	}
 	defer f.Abort()
-	if err := Write(f, tensors, metadata); err != nil {
+	var w io.Writer = f
+	if wrap != nil {
+		w = wrap(f)
+	}
+	if err := Write(w, tensors, metadata); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return f.Commit()
@@ -145,9 +155,14 @@ func Read(r io.Reader) (*File, error) {
 	if n > maxHeader {
 		return nil, fmt.Errorf("header length %d is implausible: not a safetensors file?", n)
 	}
-	js := make([]byte, n)
-	if _, err := io.ReadFull(r, js); err != nil {
+	// Read what is there rather than allocate what the length claims: 8
+	// bytes of garbage must not cost 100 MB.
+	js, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	if err != nil {
 		return nil, fmt.Errorf("header: %w", err)
+	}
+	if uint64(len(js)) != n {
+		return nil, fmt.Errorf("header: %w (%d of its %d bytes)", io.ErrUnexpectedEOF, len(js), n)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(js, &raw); err != nil {
@@ -179,6 +194,16 @@ func Read(r io.Reader) (*File, error) {
 		for _, d := range e.Shape {
 			if d < 0 {
 				return nil, fmt.Errorf("tensor %s: negative dimension in shape %v", name, e.Shape)
+			}
+		}
+		for _, d := range e.Shape {
+			if d == 0 {
+				count = 0
+				break
+			}
+			if count > len(data)/d { // more than the data holds; and no overflow
+				count = len(data) + 1
+				break
 			}
 			count *= d
 		}

@@ -1,8 +1,12 @@
 package train
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
+	"slices"
 	"strconv"
 
 	"github.com/simclr-go/simclr/pkg/model"
@@ -79,44 +83,107 @@ func Resume(path string, data Dataset, stream *Stream) (*Trainer, error) {
 }
 
 func resume(f *safetensors.File, data Dataset, stream *Stream) (*Trainer, error) {
-	m := f.Metadata
-	if m[MetaFormat] != Format {
-		return nil, fmt.Errorf("not a pretraining checkpoint (format %q, want %q)", m[MetaFormat], Format)
-	}
-	var cfg Config
-	if err := json.Unmarshal([]byte(m["config"]), &cfg); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	t, err := newWithData(cfg, data, stream)
+	pos, err := readPosition(f.Metadata)
 	if err != nil {
 		return nil, err
 	}
-	if images, _ := strconv.Atoi(m["images"]); images != t.images() {
-		return nil, fmt.Errorf("the run trained on %s images, this input has %d", m["images"], t.images())
+	// The config was checked by readPosition; the model is built only now.
+	t, err := newWithData(pos.cfg, data, stream)
+	if err != nil {
+		return nil, err
+	}
+	if pos.images != t.images() {
+		return nil, fmt.Errorf("the run trained on %d images, this input has %d", pos.images, t.images())
+	}
+	t.Epoch, t.Step, t.EpochLossSum, t.History, t.Seconds = pos.epoch, pos.step, pos.lossSum, pos.history, pos.seconds
+	*t.Opt.Steps() = pos.optSteps
+	if t.Step >= t.StepsPerEpoch() || t.Epoch == t.Cfg.Epochs && t.Step != 0 {
+		return nil, fmt.Errorf("metadata: position epoch %d step %d is outside the run's %d epochs of %d steps", t.Epoch, t.Step, t.Cfg.Epochs, t.StepsPerEpoch())
+	}
+	if pos.optSteps > int64(t.GlobalStep()) {
+		return nil, fmt.Errorf("metadata: %d optimizer steps after %d steps", pos.optSteps, t.GlobalStep())
+	}
+	if err := finiteTensors(f); err != nil {
+		return nil, err
 	}
 	if err := t.state().Load(f); err != nil {
 		return nil, err
 	}
-	ints := map[string]*int{MetaEpoch: &t.Epoch, "step": &t.Step}
-	for k, p := range ints {
-		if *p, err = strconv.Atoi(m[k]); err != nil {
-			return nil, fmt.Errorf("metadata %s: %w", k, err)
-		}
-	}
-	if *t.Opt.Steps(), err = strconv.ParseInt(m["optimizer_steps"], 10, 64); err != nil {
-		return nil, fmt.Errorf("metadata optimizer_steps: %w", err)
-	}
-	if t.EpochLossSum, err = strconv.ParseFloat(m["epoch_loss_sum"], 64); err != nil {
-		return nil, fmt.Errorf("metadata epoch_loss_sum: %w", err)
-	}
-	if err := json.Unmarshal([]byte(m["loss_history"]), &t.History); err != nil {
-		return nil, fmt.Errorf("metadata loss_history: %w", err)
-	}
-	t.Seconds = -1 // from before train_seconds
-	if v, ok := m["train_seconds"]; ok {
-		if t.Seconds, err = strconv.ParseFloat(v, 64); err != nil || t.Seconds < 0 {
-			return nil, fmt.Errorf("metadata train_seconds %q: want seconds", v)
-		}
-	}
 	return t, nil
+}
+
+// position is a checkpoint's metadata: the run's config and where it
+// stands.
+type position struct {
+	cfg              Config
+	images           int
+	epoch, step      int
+	optSteps         int64
+	lossSum, seconds float64
+	history          []float64
+}
+
+// readPosition decodes and checks a checkpoint's metadata, everything that
+// can be checked without the model and the data.
+func readPosition(m map[string]string) (position, error) {
+	var p position
+	if m[MetaFormat] != Format {
+		return p, fmt.Errorf("not a pretraining checkpoint (format %q, want %q)", m[MetaFormat], Format)
+	}
+	if err := json.Unmarshal([]byte(m["config"]), &p.cfg); err != nil {
+		return p, fmt.Errorf("config: %w", err)
+	}
+	// The data's own checks come later, in newWithData: here the config's.
+	if err := p.cfg.validate(Dataset{}, &Stream{Images: MaxBatch, Batch: p.cfg.Batch}); err != nil {
+		return p, fmt.Errorf("config: %w", err)
+	}
+	var err error
+	ints := map[string]*int{MetaEpoch: &p.epoch, "step": &p.step, "images": &p.images}
+	for k, v := range ints {
+		if *v, err = strconv.Atoi(m[k]); err != nil || *v < 0 {
+			return p, fmt.Errorf("metadata %s %q: want a count", k, m[k])
+		}
+	}
+	if p.epoch > p.cfg.Epochs {
+		return p, fmt.Errorf("metadata: epoch %d of a run of %d", p.epoch, p.cfg.Epochs)
+	}
+	if p.optSteps, err = strconv.ParseInt(m["optimizer_steps"], 10, 64); err != nil || p.optSteps < 0 {
+		return p, fmt.Errorf("metadata optimizer_steps %q: want a count", m["optimizer_steps"])
+	}
+	if p.lossSum, err = strconv.ParseFloat(m["epoch_loss_sum"], 64); err != nil {
+		return p, fmt.Errorf("metadata epoch_loss_sum: %w", err)
+	}
+	if math.IsNaN(p.lossSum) || math.IsInf(p.lossSum, 0) {
+		return p, fmt.Errorf("metadata epoch_loss_sum %v: want a finite sum", p.lossSum)
+	}
+	if err := json.Unmarshal([]byte(m["loss_history"]), &p.history); err != nil {
+		return p, fmt.Errorf("metadata loss_history: %w", err)
+	}
+	if len(p.history) != p.epoch {
+		return p, fmt.Errorf("metadata loss_history: %d epochs' losses for %d epochs", len(p.history), p.epoch)
+	}
+	p.seconds = -1 // from before train_seconds
+	if v, ok := m["train_seconds"]; ok {
+		if p.seconds, err = strconv.ParseFloat(v, 64); err != nil || !(p.seconds >= 0) || math.IsInf(p.seconds, 0) {
+			return p, fmt.Errorf("metadata train_seconds %q: want seconds", v)
+		}
+	}
+	return p, nil
+}
+
+// finiteTensors reports the first NaN or infinite value of f's float32
+// tensors, by name and position in the file's layout.
+func finiteTensors(f *safetensors.File) error {
+	for _, name := range slices.Sorted(maps.Keys(f.Tensors)) {
+		tn := f.Tensors[name]
+		if tn.DType != "F32" {
+			continue
+		}
+		for i := 0; i+4 <= len(tn.Data); i += 4 {
+			if v := math.Float32frombits(binary.LittleEndian.Uint32(tn.Data[i:])); v-v != 0 {
+				return fmt.Errorf("tensor %s: value %d is %v", name, i/4, v)
+			}
+		}
+	}
+	return nil
 }

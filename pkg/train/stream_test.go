@@ -15,7 +15,7 @@ import (
 // viewStream writes what `augment --seed S --batch B --epochs E` writes for
 // data: each epoch in augment.Order(seed, epoch), B images a record batch,
 // view-major, with the metadata pretrain reads.
-func viewStream(t *testing.T, cfg Config, data Dataset) *bytes.Buffer {
+func viewStream(t testing.TB, cfg Config, data Dataset) *bytes.Buffer {
 	t.Helper()
 	meta := map[string]string{"images": strconv.Itoa(data.Len()), "views": "2",
 		"batch": strconv.Itoa(cfg.Batch), "layout": "view-major"}

@@ -152,10 +152,18 @@ func newWithData(cfg Config, data Dataset, stream *Stream) (*Trainer, error) {
 	return &Trainer{Cfg: cfg, Enc: enc, Opt: opt, obj: obj, data: data, stream: stream, params: params}, nil
 }
 
+// Bounds of a Config beyond which it is a mistake (or a corrupt
+// checkpoint), not a plan.
+const (
+	MaxEpochs = 100_000
+	MaxBatch  = 1 << 16
+	MaxWidth  = 1 << 16
+)
+
 func (c Config) validate(data Dataset, stream *Stream) error {
 	var errs []error
-	if c.Batch < 2 {
-		errs = append(errs, fmt.Errorf("batch %d: NT-Xent needs at least 2 images per step", c.Batch))
+	if c.Batch < 2 || c.Batch > MaxBatch {
+		errs = append(errs, fmt.Errorf("batch %d: NT-Xent needs at least 2 images per step, and at most %d", c.Batch, MaxBatch))
 	}
 	images := data.Len()
 	if stream != nil {
@@ -169,14 +177,24 @@ func (c Config) validate(data Dataset, stream *Stream) error {
 	if images < c.Batch {
 		errs = append(errs, fmt.Errorf("%d images is less than one batch of %d", images, c.Batch))
 	}
-	if c.Epochs < 1 {
-		errs = append(errs, fmt.Errorf("epochs %d: want at least 1", c.Epochs))
+	if c.Epochs < 1 || c.Epochs > MaxEpochs {
+		errs = append(errs, fmt.Errorf("epochs %d: want 1 to %d", c.Epochs, MaxEpochs))
 	}
-	if c.Tau <= 0 {
-		errs = append(errs, fmt.Errorf("tau %g: want > 0", c.Tau))
+	if c.WarmupEpochs < 0 || c.WarmupEpochs > max(c.Epochs, 0) {
+		errs = append(errs, fmt.Errorf("warmup epochs %d: want 0 to the %d epochs", c.WarmupEpochs, c.Epochs))
 	}
-	if c.ProjHidden < 1 || c.ProjOut < 1 {
-		errs = append(errs, fmt.Errorf("projection widths %d, %d: want >= 1", c.ProjHidden, c.ProjOut))
+	// !(x > 0) and the like are true for NaN too.
+	if !(c.Tau > 0 && c.Tau <= 100) {
+		errs = append(errs, fmt.Errorf("tau %g: want > 0, at most 100", c.Tau))
+	}
+	if !(c.LR > 0 && c.LR <= 10) {
+		errs = append(errs, fmt.Errorf("learning rate %g: want > 0, at most 10", c.LR))
+	}
+	if !(c.Momentum >= 0 && c.Momentum <= 1) || !(c.WeightDecay >= 0 && c.WeightDecay <= 1) {
+		errs = append(errs, fmt.Errorf("momentum %g, weight decay %g: want 0 to 1", c.Momentum, c.WeightDecay))
+	}
+	if c.ProjHidden < 1 || c.ProjOut < 1 || c.ProjHidden > MaxWidth || c.ProjOut > MaxWidth {
+		errs = append(errs, fmt.Errorf("projection widths %d, %d: want 1 to %d", c.ProjHidden, c.ProjOut, MaxWidth))
 	}
 	if err := c.Augment.Validate(); err != nil {
 		errs = append(errs, err)

@@ -166,7 +166,7 @@ func TestSupervisedLearns(t *testing.T) {
 }
 
 // freshCheckpoint saves a new tiny trainer over 8 images and returns the path.
-func freshCheckpoint(t *testing.T) string {
+func freshCheckpoint(t testing.TB) string {
 	t.Helper()
 	tr, err := New(tinyConfig(), synthetic(8))
 	if err != nil {
