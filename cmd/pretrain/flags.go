@@ -77,6 +77,9 @@ func (c *cli) conflicts(set map[string]bool, run train.Config) error {
 	a, b := settings(mine), settings(run)
 	var bad []string
 	for _, name := range settingNames {
+		if name == "precision" && c.Precision == "auto" {
+			continue // auto keeps the run's, whatever it resolves to here
+		}
 		if set[name] && a[name] != b[name] {
 			bad = append(bad, fmt.Sprintf("--%s %s (the run has %s)", name, a[name], b[name]))
 		}
@@ -90,7 +93,7 @@ func (c *cli) conflicts(set map[string]bool, run train.Config) error {
 
 // settingNames are the flags that make up train.Config, in help order.
 var settingNames = []string{"objective", "stem", "epochs", "batch", "tau", "optimizer", "lr", "momentum",
-	"weight-decay", "warmup-epochs", "proj-hidden", "proj-out", "seed", "bf16",
+	"weight-decay", "warmup-epochs", "proj-hidden", "proj-out", "seed", "precision",
 	"crop-scale-min", "crop-scale-max", "crop-ratio-min", "crop-ratio-max", "flip-p", "jitter-p",
 	"brightness", "contrast", "saturation", "hue", "gray-p", "blur", "blur-p", "blur-sigma-min", "blur-sigma-max"}
 
@@ -102,7 +105,7 @@ func settings(cfg train.Config) map[string]string {
 		"objective": cfg.Objective, "stem": cfg.Stem, "epochs": v(cfg.Epochs), "batch": v(cfg.Batch),
 		"tau": v(cfg.Tau), "optimizer": cfg.Optimizer, "lr": v(cfg.LR), "momentum": v(cfg.Momentum),
 		"weight-decay": v(cfg.WeightDecay), "warmup-epochs": v(cfg.WarmupEpochs),
-		"proj-hidden": v(cfg.ProjHidden), "proj-out": v(cfg.ProjOut), "seed": v(cfg.Seed), "bf16": v(cfg.BF16),
+		"proj-hidden": v(cfg.ProjHidden), "proj-out": v(cfg.ProjOut), "seed": v(cfg.Seed), "precision": string(cfg.Precision()),
 		"crop-scale-min": v(a.ScaleMin), "crop-scale-max": v(a.ScaleMax),
 		"crop-ratio-min": v(a.RatioMin), "crop-ratio-max": v(a.RatioMax),
 		"flip-p": v(a.FlipP), "jitter-p": v(a.JitterP), "brightness": v(a.Brightness),

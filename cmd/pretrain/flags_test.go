@@ -61,7 +61,7 @@ func TestBadFlags(t *testing.T) {
 // The names the resume check compares are the flags' own.
 func TestSettingNames(t *testing.T) {
 	var c cli
-	p, err := kong.New(&c, augment.FlagVars())
+	p, err := kong.New(&c, defaults(), augment.FlagVars())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,14 +95,16 @@ func TestResumeConflicts(t *testing.T) {
 		{[]string{"--lr", "0.1", "--seed", "3"}, "--lr 0.1 (the run has 0.0003), --seed 3 (the run has 0)"},
 		{[]string{"--stem", "cifar"}, "--stem cifar (the run has imagenet)"},
 		{[]string{"--no-blur"}, "--blur false (the run has true)"},
+		{[]string{"--precision", "bf16"}, "--precision bf16 (the run has fp32)"},
 	} {
 		err := run(append([]string{in, "--out-dir", out, "--resume", step, "--max-steps", "1"}, tc.args...), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want one containing %q", tc.args, err, tc.want)
 		}
 	}
-	// No settings given: the run's apply.
-	if err := run([]string{in, "--out-dir", out, "--resume", step, "--threads", "1"}, io.Discard); err != nil {
+	// No settings given, or --precision auto (which the pipelines pass):
+	// the run's apply.
+	if err := run([]string{in, "--out-dir", out, "--resume", step, "--threads", "1", "--precision", "auto"}, io.Discard); err != nil {
 		t.Fatalf("resume without settings: %v", err)
 	}
 }

@@ -37,8 +37,13 @@ func TestLoadEncoder(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(raw)
+	cfg := src.Config
+	src.Config = nil
 	if src != (Source{Checkpoint: "simclr_epoch003.safetensors", SHA256: hex.EncodeToString(sum[:]), Stem: "cifar", Epoch: "3"}) {
 		t.Errorf("checkpoint source %+v", src)
+	}
+	if cfg == nil {
+		t.Error("checkpoint source without its config")
 	}
 	if got.Stem != "cifar" || got.BN1.Train || got.Blocks[7].BN2.Train {
 		t.Errorf("loaded encoder: stem %s, batch norms in training mode %v", got.Stem, got.BN1.Train)
