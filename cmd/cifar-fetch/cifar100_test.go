@@ -16,6 +16,9 @@ import (
 	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
 	"github.com/simclr-go/simclr/pkg/cifar"
 	"github.com/simclr-go/simclr/pkg/cifar/cifartest"
+	"github.com/simclr-go/simclr/pkg/kern"
+	trainpkg "github.com/simclr-go/simclr/pkg/train"
+	"github.com/simclr-go/simclr/tests/toolbin"
 )
 
 // A synthetic CIFAR-100 archive: train spans two record batches.
@@ -142,5 +145,64 @@ func TestCIFAR100Refused(t *testing.T) {
 				t.Errorf("left %v behind", des)
 			}
 		})
+	}
+}
+
+// CIFAR-100's tables go through the later stages as CIFAR-10's do:
+// pretraining normalises with their statistics, and the probe reports the
+// 100 fine classes.
+func TestCIFAR100ThroughTheStages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the tools and trains a little")
+	}
+	useArchive100(t, archive100)
+	src := filepath.Join(t.TempDir(), "cifar-100-binary.tar.gz")
+	if err := os.WriteFile(src, archive100, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data, work := t.TempDir(), t.TempDir()
+	if err := run([]string{"--dataset", "cifar100", "--archive", src, "--out-dir", data, "-q"}, sums); err != nil {
+		t.Fatal(err)
+	}
+	train, test := filepath.Join(data, "train.arrow"), filepath.Join(data, "test.arrow")
+	toolbin.Run(t, "pretrain", train, "--out-dir", filepath.Join(work, "pretrain"), "--batch", "8", "--epochs", "1",
+		"--warmup-epochs", "0", "--proj-hidden", "16", "--proj-out", "8", "--max-steps", "2", "--threads", "1")
+	ckpt := filepath.Join(work, "pretrain", "simclr_epoch000_step00002.safetensors")
+	feats := map[string]string{}
+	for split, table := range map[string]string{"train": train, "test": test} {
+		feats[split] = filepath.Join(work, split+".arrow")
+		toolbin.Run(t, "extract", table, "--checkpoint", ckpt, "-o", feats[split], "--threads", "1")
+	}
+	report := filepath.Join(work, "linprobe.json")
+	toolbin.Run(t, "linprobe", "--train", feats["train"], "--test", feats["test"], "--epochs", "5", "--knn", "20", "--report", report)
+	raw, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		ClassNames []string `json:"class_names"`
+		Probe      struct {
+			Confusion [][]int `json:"confusion"`
+		} `json:"probe"`
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.ClassNames, cifartest.FineNames()) || len(rep.Probe.Confusion) != 100 || len(rep.Probe.Confusion[0]) != 100 {
+		t.Errorf("report: %d class names (%v...), a %d-row confusion matrix; want CIFAR-100's 100 fine classes",
+			len(rep.ClassNames), rep.ClassNames[:min(3, len(rep.ClassNames))], len(rep.Probe.Confusion))
+	}
+	// Pretraining normalised with the table's statistics, and keeps them.
+	md := checkTable100(t, train, train100)
+	var mean []float32
+	if err := json.Unmarshal([]byte(md[arrowio.MetaChannelMean]), &mean); err != nil {
+		t.Fatal(err)
+	}
+	_, source, err := trainpkg.LoadEncoder(ckpt, "", 1, kern.FP32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(source.Config.Mean, mean) {
+		t.Errorf("checkpoint mean %v, the table's %v", source.Config.Mean, mean)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/cifar"
 	"github.com/simclr-go/simclr/pkg/cifar/cifartest"
+	"github.com/simclr-go/simclr/tests/toolbin"
 )
 
 // perMember records per data file: train spans two record batches.
@@ -47,7 +48,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	toolbin.Clean()
+	os.Exit(code)
 }
 
 // command runs the test binary as cifar-fetch.

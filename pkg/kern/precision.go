@@ -31,7 +31,7 @@ func (b *Backend) Choose(requested string) (p Precision, note string, err error)
 		if b.FastBF16 {
 			return BF16, "", nil
 		}
-		return BF16, "warning: bf16 runs slower than fp32 here (" + why + "); running it as asked", nil
+		return BF16, "warning: bf16 runs slower than fp32 here: " + why + "; running it as asked", nil
 	}
 	return "", "", fmt.Errorf("unknown precision %q (want auto, fp32 or bf16)", requested)
 }
@@ -44,5 +44,5 @@ func (b *Backend) bf16Speed() string {
 	case b.NativeBF16:
 		return "the " + b.Name + " backend's VDPBF16PS runs at half the FMA rate on this CPU"
 	}
-	return "the " + b.Name + " backend has no bf16 instructions (bf16 runs the portable kernel)"
+	return "the " + b.Name + " backend has no bf16 instructions, so bf16 runs the portable kernel"
 }

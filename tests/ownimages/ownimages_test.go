@@ -5,93 +5,40 @@ package ownimages
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
 	"github.com/simclr-go/simclr/pkg/imagefolder/foldertest"
+	"github.com/simclr-go/simclr/tests/toolbin"
 )
-
-// bin holds the tools, built once for the package's tests.
-var (
-	bin      string
-	buildErr error
-	once     sync.Once
-)
-
-// tools builds the commands the tests run, once, into a temporary directory
-// that TestMain removes.
-func tools(t *testing.T) string {
-	t.Helper()
-	once.Do(func() {
-		// go test caches a passing result by the files the test itself
-		// opens; reading the sources the tools are built from makes a
-		// change to them run the test again.
-		root := arrowiotest.ModuleRoot(t)
-		for _, dir := range []string{"cmd", "pkg"} {
-			filepath.WalkDir(filepath.Join(root, dir), func(path string, d os.DirEntry, err error) error {
-				if err == nil && !d.IsDir() && strings.HasSuffix(path, ".go") {
-					os.ReadFile(path)
-				}
-				return nil
-			})
-		}
-		if bin, buildErr = os.MkdirTemp("", "ownimages-bin"); buildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", bin+string(filepath.Separator), "./cmd/image-folder", "./cmd/pretrain", "./cmd/extract", "./cmd/linprobe")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return bin
-}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if bin != "" {
-		os.RemoveAll(bin)
-	}
+	toolbin.Clean()
 	os.Exit(code)
-}
-
-func runTool(t *testing.T, bin, name string, args ...string) {
-	t.Helper()
-	out, err := exec.Command(filepath.Join(bin, name), args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-	}
-	t.Logf("%s: %s", name, out)
 }
 
 func TestFolderThroughTheStages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the tools and trains a little")
 	}
-	bin := tools(t)
 	dir, work := filepath.Join(t.TempDir(), "shapes"), t.TempDir()
 	// 3 classes of 100 PNGs each, 24×20 pixels: the tool resizes them up.
 	foldertest.Write(t, dir, []string{"cow", "ant", "bee"}, 100, 24, 20)
 	images := filepath.Join(work, "images.arrow")
-	runTool(t, bin, "image-folder", dir, "-o", images)
+	toolbin.Run(t, "image-folder", dir, "-o", images)
 
 	ckpt := filepath.Join(work, "pretrain", "simclr_epoch000_step00002.safetensors")
-	runTool(t, bin, "pretrain", images, "--out-dir", filepath.Join(work, "pretrain"), "--batch", "8", "--epochs", "1",
+	toolbin.Run(t, "pretrain", images, "--out-dir", filepath.Join(work, "pretrain"), "--batch", "8", "--epochs", "1",
 		"--warmup-epochs", "0", "--proj-hidden", "16", "--proj-out", "8", "--max-steps", "2")
 	feats := filepath.Join(work, "features.arrow")
-	runTool(t, bin, "extract", images, "--checkpoint", ckpt, "-o", feats)
+	toolbin.Run(t, "extract", images, "--checkpoint", ckpt, "-o", feats)
 	report := filepath.Join(work, "linprobe.json")
-	runTool(t, bin, "linprobe", "--train", feats, "--test", feats, "--epochs", "20", "--knn", "5", "--report", report)
+	toolbin.Run(t, "linprobe", "--train", feats, "--test", feats, "--epochs", "20", "--knn", "5", "--report", report)
 
 	data, err := os.ReadFile(report)
 	if err != nil {
@@ -138,16 +85,15 @@ func TestUnlabelledFolder(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the tools and trains a little")
 	}
-	bin := tools(t)
 	dir, work := t.TempDir(), t.TempDir()
 	foldertest.Write(t, dir, nil, 16, 32, 32)
 	images := filepath.Join(work, "images.arrow")
-	runTool(t, bin, "image-folder", dir, "-o", images)
-	runTool(t, bin, "pretrain", images, "--out-dir", filepath.Join(work, "pretrain"), "--batch", "8", "--epochs", "1",
+	toolbin.Run(t, "image-folder", dir, "-o", images)
+	toolbin.Run(t, "pretrain", images, "--out-dir", filepath.Join(work, "pretrain"), "--batch", "8", "--epochs", "1",
 		"--warmup-epochs", "0", "--proj-hidden", "16", "--proj-out", "8", "--max-steps", "1")
 	feats := filepath.Join(work, "features.arrow")
-	runTool(t, bin, "extract", images, "--checkpoint", filepath.Join(work, "pretrain", "simclr_epoch000_step00001.safetensors"), "-o", feats)
-	out, err := exec.Command(filepath.Join(bin, "linprobe"), "--train", feats, "--test", feats).CombinedOutput()
+	toolbin.Run(t, "extract", images, "--checkpoint", filepath.Join(work, "pretrain", "simclr_epoch000_step00001.safetensors"), "-o", feats)
+	out, err := exec.Command(filepath.Join(toolbin.Build(t), "linprobe"), "--train", feats, "--test", feats).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "features of unlabelled images") {
 		t.Errorf("linprobe on unlabelled features: %v\n%s", err, out)
 	}
