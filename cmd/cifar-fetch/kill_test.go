@@ -34,11 +34,18 @@ func TestKilled(t *testing.T) {
 			t.Fatalf("%s: %d rows, want %d", path, b.Len(), want)
 		}
 	}
-	t0 := time.Now()
-	if out, err := command(t, sums, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
+	// The kills land within the shortest of two uninterrupted runs (the
+	// first pays for cold caches, and a kill after the end misses).
+	var took time.Duration
+	for i := range 2 {
+		t0 := time.Now()
+		if out, err := command(t, sums, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if d := time.Since(t0); i == 0 || d < took {
+			took = d
+		}
 	}
-	took := time.Since(t0)
 	r := rand.New(rand.NewPCG(15, 8))
 	var kills, cleaned int
 	left := map[string]bool{}
@@ -52,7 +59,7 @@ func TestKilled(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(r.Int64N(int64(took))))
+		time.Sleep(time.Duration(r.Int64N(int64(took) * 4 / 5)))
 		cmd.Process.Signal(syscall.SIGKILL)
 		err := cmd.Wait()
 		cleaned += strings.Count(stderr.String(), "left by a run that was killed")

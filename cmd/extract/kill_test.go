@@ -47,12 +47,19 @@ func TestKilled(t *testing.T) {
 		}
 		return cmd, &stderr
 	}
-	t0 := time.Now()
-	cmd, stderr := start()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
+	// The kills land within the shortest of two uninterrupted runs (the
+	// first pays for cold caches, and a kill after the end misses).
+	var took time.Duration
+	for i := range 2 {
+		t0 := time.Now()
+		cmd, stderr := start()
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		if d := time.Since(t0); i == 0 || d < took {
+			took = d
+		}
 	}
-	took := time.Since(t0)
 	want, err := features.ReadAll(out)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +71,7 @@ func TestKilled(t *testing.T) {
 	left := map[string]bool{} // a temporary can outlive the next kill, if it lands before the cleanup
 	for range 8 {
 		cmd, stderr := start()
-		time.Sleep(time.Duration(r.Int64N(int64(took))))
+		time.Sleep(time.Duration(r.Int64N(int64(took) * 4 / 5)))
 		cmd.Process.Signal(syscall.SIGKILL)
 		err := cmd.Wait()
 		cleaned += strings.Count(stderr.String(), "left by a run that was killed")
@@ -80,7 +87,7 @@ func TestKilled(t *testing.T) {
 			left[p] = true
 		}
 	}
-	cmd, stderr = start()
+	cmd, stderr := start()
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
