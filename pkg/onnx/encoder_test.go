@@ -12,11 +12,14 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/augment"
+	"github.com/simclr-go/simclr/pkg/features"
 	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/nn"
 	"github.com/simclr-go/simclr/pkg/onnx/onnxtest"
+	"github.com/simclr-go/simclr/pkg/train"
 )
 
 // testEncoder is a random-init encoder for n images in eval mode, its batch
@@ -234,18 +237,9 @@ func TestOnnxRuntimeMatchesEncoder(t *testing.T) {
 			}
 			x := make([]float32, len(pixels))
 			augment.ToNHWC(x, pixels, augment.CIFAR10Mean, augment.CIFAR10Std)
-			const hw = model.ImageSize * model.ImageSize
-			nchw := make([]float32, len(x))
-			for img := range n {
-				for p := range hw {
-					for c := range 3 {
-						nchw[(img*3+c)*hw+p] = x[(img*hw+p)*3+c]
-					}
-				}
-			}
 			want := slices.Clone(enc.Forward(x, n))
 
-			got, single, info := runModel(t, node, script, path, nchw, n)
+			got, single, info := runModel(t, node, script, path, toNCHW(x, n), n)
 			var s struct {
 				Inputs, Outputs []struct {
 					Name, Type string
@@ -269,5 +263,72 @@ func TestOnnxRuntimeMatchesEncoder(t *testing.T) {
 				t.Errorf("batch of one: features differ by %.2g (norm), %.2g (element); want <= %g", norm1, elem1, tol)
 			}
 		})
+	}
+}
+
+// toNCHW reorders n NHWC images, as the encoder takes them, to the model's
+// NCHW.
+func toNCHW(x []float32, n int) []float32 {
+	const hw = model.ImageSize * model.ImageSize
+	nchw := make([]float32, len(x))
+	for img := range n {
+		for p := range hw {
+			for c := range 3 {
+				nchw[(img*3+c)*hw+p] = x[(img*hw+p)*3+c]
+			}
+		}
+	}
+	return nchw
+}
+
+// With ONNX_CHECK_CHECKPOINT, ONNX_CHECK_IMAGES and ONNX_CHECK_FEATURES set
+// (a pretraining checkpoint, an image table, and extract's features of that
+// table from that checkpoint), the checkpoint's exported model, run by ONNX
+// Runtime on the table's first images, gives extract's features to 1e-4
+// relative: the check of a real run, not made in CI.
+func TestOnnxRuntimeMatchesExtract(t *testing.T) {
+	ckpt, images, feats := os.Getenv("ONNX_CHECK_CHECKPOINT"), os.Getenv("ONNX_CHECK_IMAGES"), os.Getenv("ONNX_CHECK_FEATURES")
+	if ckpt == "" || images == "" || feats == "" {
+		t.Skip("ONNX_CHECK_CHECKPOINT, ONNX_CHECK_IMAGES and ONNX_CHECK_FEATURES name a real run's files")
+	}
+	const n, tol = 256, 1e-4
+	node, script := onnxRuntime(t)
+	enc, src, err := train.LoadEncoder(ckpt, "", n, kern.FP32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mean, std := src.Config.Normalization()
+	m, err := Encoder(enc, mean, std, "export-onnx", "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "encoder.onnx")
+	if err := m.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	r, err := arrowio.OpenImages(images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var pixels []uint8
+	for len(pixels) < n*augment.ImageLen && r.Next() {
+		pixels = append(pixels, r.Batch().Pixels...)
+	}
+	if len(pixels) < n*augment.ImageLen {
+		t.Fatalf("%s: fewer than %d images", images, n)
+	}
+	x := make([]float32, n*augment.ImageLen)
+	augment.ToNHWC(x, pixels[:n*augment.ImageLen], mean, std)
+	tab, err := features.ReadAll(feats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ := runModel(t, node, script, path, toNCHW(x, n), n)
+	norm, elem := maxRelDiff(got, tab.Features, n)
+	t.Logf("%s (%s stem), first %d images of %s: ONNX Runtime against extract's %s, max relative difference %.2g (norm per image), %.2g (element)",
+		src.Checkpoint, src.Stem, n, images, feats, norm, elem)
+	if norm > tol || elem > tol {
+		t.Errorf("ONNX Runtime's features differ from extract's by %.2g (norm), %.2g (element); want <= %g", norm, elem, tol)
 	}
 }
