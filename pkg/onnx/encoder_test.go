@@ -19,6 +19,7 @@ import (
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/nn"
 	"github.com/simclr-go/simclr/pkg/onnx/onnxtest"
+	"github.com/simclr-go/simclr/pkg/safetensors"
 	"github.com/simclr-go/simclr/pkg/train"
 )
 
@@ -213,14 +214,23 @@ func maxRelDiff(got, want []float32, n int) (norm, elem float64) {
 
 // The exported model, run by ONNX Runtime, computes what the Go encoder
 // computes in eval mode (what extract writes), to 1e-4 relative, on a
-// batch and on a single image, for both stems.
+// batch and on a single image, for both stems, exported from a checkpoint.
 func TestOnnxRuntimeMatchesEncoder(t *testing.T) {
 	const n, tol = 3, 1e-4
 	for _, stem := range []string{model.StemImageNet, model.StemCIFAR} {
 		t.Run(stem, func(t *testing.T) {
 			node, script := onnxRuntime(t)
+			// Exported from a checkpoint of the encoder, as export-onnx does.
 			enc := testEncoder(t, stem, n, 42)
-			m, err := Encoder(enc, augment.CIFAR10Mean, augment.CIFAR10Std, "export-onnx", "test", nil)
+			ckpt := filepath.Join(t.TempDir(), "simclr_epoch001.safetensors")
+			if err := safetensors.Save(ckpt, enc.State().Tensors(), map[string]string{train.MetaStem: stem}); err != nil {
+				t.Fatal(err)
+			}
+			loaded, _, err := train.LoadEncoder(ckpt, "", 1, kern.FP32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := Encoder(loaded, augment.CIFAR10Mean, augment.CIFAR10Std, "export-onnx", "test", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
