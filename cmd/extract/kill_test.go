@@ -93,8 +93,15 @@ func TestKilled(t *testing.T) {
 	}
 	cleaned += strings.Count(stderr.String(), "left by a run that was killed")
 	t.Logf("uninterrupted run %v; %d kills, %d temporaries left by them, %d removed at the next start", took.Round(time.Millisecond), kills, len(left), cleaned)
-	if kills < 4 || cleaned != len(left) {
-		t.Errorf("%d kills, %d temporaries left, %d removed: want at least 4 kills and every temporary removed", kills, len(left), cleaned)
+	// A kill can land between a cleanup's removal and its message, so the
+	// messages may be fewer than the temporaries; none may outlive the runs.
+	if kills < 4 || (len(left) > 0 && cleaned == 0) || cleaned > len(left) {
+		t.Errorf("%d kills, %d temporaries left, %d removals reported: want at least 4 kills and the removals reported", kills, len(left), cleaned)
+	}
+	for p := range left {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("temporary %s outlived the runs", p)
+		}
 	}
 	got, err := features.ReadAll(out)
 	if err != nil {
