@@ -13,6 +13,7 @@ import (
 
 	"github.com/simclr-go/simclr/pkg/cifar"
 	"github.com/simclr-go/simclr/pkg/cifar/cifartest"
+	"github.com/simclr-go/simclr/tests/toolbin"
 )
 
 // A real cifar-fetch process SIGKILLed at random points never leaves a
@@ -72,7 +73,7 @@ func TestKilled(t *testing.T) {
 				check(filepath.Join(dir, name), split)
 			}
 		}
-		tmps, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
+		tmps := toolbin.Temporaries(dir)
 		for _, p := range tmps {
 			left[p] = true
 		}
@@ -97,7 +98,7 @@ func TestKilled(t *testing.T) {
 	}
 	check(filepath.Join(dir, "train.arrow"), cifar.Train)
 	check(filepath.Join(dir, "test.arrow"), cifar.Test)
-	if names := dirNames(t, dir); !slices.Equal(names, []string{"test.arrow", "train.arrow"}) {
+	if names := toolbin.Names(t, dir); !slices.Equal(names, []string{"test.arrow", "train.arrow"}) {
 		t.Errorf("left in the output directory: %v, want just the two tables", names)
 	}
 }

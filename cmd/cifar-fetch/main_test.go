@@ -99,26 +99,13 @@ func checkSynthetic(t *testing.T, path string, split cifar.Split) map[string]str
 	return md
 }
 
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	des, err := os.ReadDir(dir)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, de := range des {
-		names = append(names, de.Name())
-	}
-	return names
-}
-
 func TestConvertLocalArchive(t *testing.T) {
 	src := writeArchive(t, archive)
 	out := filepath.Join(t.TempDir(), "data")
 	if err := run([]string{"--archive", src, "--out-dir", out, "-q"}, sums); err != nil {
 		t.Fatal(err)
 	}
-	if got := dirNames(t, out); !slices.Equal(got, []string{"test.arrow", "train.arrow"}) {
+	if got := toolbin.Names(t, out); !slices.Equal(got, []string{"test.arrow", "train.arrow"}) {
 		t.Fatalf("out dir holds %v", got)
 	}
 	sha := sha256.Sum256(archive)
@@ -158,7 +145,7 @@ func TestArchiveFromEnvironment(t *testing.T) {
 	if err := run([]string{"--out-dir", out, "--split", "test", "-q"}, sums); err != nil {
 		t.Fatal(err)
 	}
-	if got := dirNames(t, out); !slices.Equal(got, []string{"test.arrow"}) {
+	if got := toolbin.Names(t, out); !slices.Equal(got, []string{"test.arrow"}) {
 		t.Fatalf("out dir holds %v, want test.arrow only", got)
 	}
 }
@@ -238,7 +225,7 @@ func TestBadInputLeavesNothing(t *testing.T) {
 			if msg := stderr.String(); !strings.Contains(msg, "cifar-fetch: ") || !strings.Contains(msg, tt.want) {
 				t.Errorf("stderr %q, want it to contain %q", msg, tt.want)
 			}
-			if got := dirNames(t, out); len(got) != 0 {
+			if got := toolbin.Names(t, out); len(got) != 0 {
 				t.Errorf("output left behind: %v", got)
 			}
 		})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/simclr-go/simclr/pkg/features"
+	"github.com/simclr-go/simclr/tests/toolbin"
 )
 
 const runMainEnv = "EXTRACT_TEST_RUN_MAIN"
@@ -83,7 +84,7 @@ func TestKilled(t *testing.T) {
 		if _, err := os.Stat(out); !os.IsNotExist(err) {
 			t.Fatalf("a killed extract left %s (%v)", out, err)
 		}
-		for _, p := range temporaries(dir) {
+		for _, p := range toolbin.Temporaries(dir) {
 			left[p] = true
 		}
 	}
@@ -110,25 +111,7 @@ func TestKilled(t *testing.T) {
 	if !slices.Equal(got.Features, want.Features) || !slices.Equal(got.Index, want.Index) {
 		t.Error("the table after the kills differs from the uninterrupted run's")
 	}
-	if names := dirNames(t, dir); !slices.Equal(names, []string{"f.arrow"}) {
+	if names := toolbin.Names(t, dir); !slices.Equal(names, []string{"f.arrow"}) {
 		t.Errorf("left in the output directory: %v, want just f.arrow", names)
 	}
-}
-
-func temporaries(dir string) []string {
-	names, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
-	return names
-}
-
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, de := range des {
-		names = append(names, de.Name())
-	}
-	return names
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/simclr-go/simclr/pkg/augment"
 	"github.com/simclr-go/simclr/pkg/dirlock"
+	"github.com/simclr-go/simclr/tests/toolbin"
 )
 
 // Every numeric flag refuses zero, negative, non-finite and absurd values
@@ -169,7 +170,7 @@ func TestSaveFails(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "simclr_epoch001.safetensors")); err != nil {
 		t.Errorf("the earlier checkpoint: %v", err)
 	}
-	if tmps, _ := filepath.Glob(filepath.Join(out, ".*.tmp-*")); len(tmps) != 0 {
+	if tmps := toolbin.Temporaries(out); len(tmps) != 0 {
 		t.Errorf("partial files left: %v", tmps)
 	}
 }

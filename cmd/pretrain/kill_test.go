@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/simclr-go/simclr/pkg/safetensors"
+	"github.com/simclr-go/simclr/tests/toolbin"
 )
 
 const runMainEnv = "PRETRAIN_TEST_RUN_MAIN"
@@ -27,12 +28,6 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
-}
-
-// temporaries lists the atomicfile temporaries in dir.
-func temporaries(dir string) []string {
-	names, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
-	return names
 }
 
 // Kill points of killedRun.
@@ -81,7 +76,7 @@ func killedRun(t *testing.T, dir string, args []string, when int, r *rand.Rand) 
 			return false, stderr.String()
 		case <-tick.C:
 			switch {
-			case when == midSave && len(temporaries(dir)) > 0:
+			case when == midSave && len(toolbin.Temporaries(dir)) > 0:
 				return kill(time.Duration(r.IntN(50)) * time.Millisecond)
 			case when == midEpoch && newest(dir) != before:
 				return kill(time.Duration(r.IntN(300)) * time.Millisecond)
@@ -103,19 +98,6 @@ func newest(dir string) string {
 
 func checkpoints(dir string) []string {
 	names, _ := filepath.Glob(filepath.Join(dir, "simclr_epoch*.safetensors"))
-	return names
-}
-
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, de := range des {
-		names = append(names, de.Name())
-	}
 	return names
 }
 
@@ -148,7 +130,7 @@ func TestKilledAndResumedIsExact(t *testing.T) {
 		}
 		landed, stderr := killedRun(t, out, args, when, r)
 		cleaned += strings.Count(stderr, "left by a run that was killed")
-		tmp := len(temporaries(out))
+		tmp := len(toolbin.Temporaries(out))
 		left += tmp
 		t.Logf("run %d (from %s), kill point %d: killed %v; %d checkpoints, %d temporaries left", attempt, filepath.Base(ck0), when, landed, len(checkpoints(out)), tmp)
 		if !landed {
@@ -188,7 +170,7 @@ func TestKilledAndResumedIsExact(t *testing.T) {
 		}
 	}
 	t.Logf("%d tensors compared, bit for bit", len(want.Tensors))
-	if names, wantNames := dirNames(t, out), dirNames(t, ref); !slices.Equal(names, wantNames) {
+	if names, wantNames := toolbin.Names(t, out), toolbin.Names(t, ref); !slices.Equal(names, wantNames) {
 		t.Errorf("left in the output directory: %v, want what the uninterrupted run left: %v", names, wantNames)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
+	"github.com/simclr-go/simclr/pkg/atomicfile"
 )
 
 var (
@@ -68,4 +69,25 @@ func Run(t testing.TB, name string, args ...string) string {
 		t.Fatalf("%s %v: %v\n%s", name, args, rerr, out)
 	}
 	return string(out)
+}
+
+// Names lists the entries of dir, sorted (none if it does not exist): what
+// a run left behind.
+func Names(t testing.TB, dir string) []string {
+	t.Helper()
+	des, rerr := os.ReadDir(dir)
+	if rerr != nil && !os.IsNotExist(rerr) {
+		t.Fatal(rerr)
+	}
+	var names []string
+	for _, de := range des {
+		names = append(names, de.Name())
+	}
+	return names
+}
+
+// Temporaries lists the atomicfile temporaries in dir.
+func Temporaries(dir string) []string {
+	names, _ := filepath.Glob(filepath.Join(dir, atomicfile.TempPattern("*")))
+	return names
 }
