@@ -20,7 +20,6 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/simclr-go/simclr/pkg/augment"
-	"github.com/simclr-go/simclr/pkg/features"
 	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/onnx"
@@ -83,28 +82,13 @@ func run(args []string) error {
 // encoder builds the encoder to export, in eval mode, and says where it
 // came from, also as metadata (a feature table's keys).
 func encoder(c *cli) (*model.Encoder, train.Source, map[string]string, error) {
-	var (
-		enc *model.Encoder
-		src train.Source
-		err error
-	)
+	checkpoint := c.Checkpoint
 	if c.RandomInit {
-		enc, src, err = train.RandomEncoder(c.Stem, c.Seed, 1, kern.FP32)
-	} else {
-		enc, src, err = train.LoadEncoder(c.Checkpoint, c.Stem, 1, kern.FP32)
+		checkpoint = ""
 	}
+	enc, src, err := train.OpenEncoder(checkpoint, c.Stem, c.Seed, 1, kern.FP32)
 	if err != nil {
 		return nil, src, nil, err
 	}
-	meta := map[string]string{
-		features.MetaProducer:   version.Producer(tool),
-		features.MetaCheckpoint: src.Checkpoint,
-	}
-	if src.SHA256 != "" {
-		meta[features.MetaCheckpointSHA256] = src.SHA256
-	}
-	if src.Epoch != "" {
-		meta[features.MetaEpoch] = src.Epoch
-	}
-	return enc, src, meta, nil
+	return enc, src, src.Metadata(version.Producer(tool)), nil
 }

@@ -133,30 +133,16 @@ func run(args []string) error {
 // came from, and, for a checkpoint, the config it was trained with, whose
 // pixel normalisation extraction repeats (nil for --random-init).
 func encoder(c *cli, prec kern.Precision) (*model.Encoder, map[string]string, *train.Config, error) {
-	var (
-		enc *model.Encoder
-		src train.Source
-		err error
-	)
+	checkpoint := c.Checkpoint
 	if c.RandomInit {
-		enc, src, err = train.RandomEncoder(c.Stem, c.Seed, c.Batch, prec)
-	} else {
-		enc, src, err = train.LoadEncoder(c.Checkpoint, c.Stem, c.Batch, prec)
+		checkpoint = ""
 	}
+	enc, src, err := train.OpenEncoder(checkpoint, c.Stem, c.Seed, c.Batch, prec)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	meta := map[string]string{
-		features.MetaProducer:   version.Producer("extract"),
-		features.MetaCheckpoint: src.Checkpoint,
-		features.MetaStem:       src.Stem,
-	}
-	if src.SHA256 != "" {
-		meta[features.MetaCheckpointSHA256] = src.SHA256
-	}
-	if src.Epoch != "" {
-		meta[features.MetaEpoch] = src.Epoch
-	}
+	meta := src.Metadata(version.Producer("extract"))
+	meta[features.MetaStem] = src.Stem
 	return enc, meta, src.Config, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/simclr-go/simclr/pkg/features"
 	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/safetensors"
@@ -72,4 +73,27 @@ func LoadEncoder(path, stem string, maxN int, prec kern.Precision) (*model.Encod
 	}
 	sum := sha256.Sum256(raw)
 	return enc, Source{Checkpoint: filepath.Base(path), SHA256: hex.EncodeToString(sum[:]), Stem: stem, Epoch: f.Metadata[MetaEpoch], Config: &cfg}, nil
+}
+
+// OpenEncoder is LoadEncoder of checkpoint or, when checkpoint is "",
+// RandomEncoder of seed: the two ways a tool takes a frozen encoder.
+func OpenEncoder(checkpoint, stem string, seed uint64, maxN int, prec kern.Precision) (*model.Encoder, Source, error) {
+	if checkpoint == "" {
+		return RandomEncoder(stem, seed, maxN, prec)
+	}
+	return LoadEncoder(checkpoint, stem, maxN, prec)
+}
+
+// Metadata is where s came from as the metadata keys of a feature table,
+// with producer (version.Producer of the tool) beside them; the stem is
+// left to the caller.
+func (s Source) Metadata(producer string) map[string]string {
+	meta := map[string]string{features.MetaProducer: producer, features.MetaCheckpoint: s.Checkpoint}
+	if s.SHA256 != "" {
+		meta[features.MetaCheckpointSHA256] = s.SHA256
+	}
+	if s.Epoch != "" {
+		meta[features.MetaEpoch] = s.Epoch
+	}
+	return meta
 }
