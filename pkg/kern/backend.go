@@ -50,9 +50,6 @@ var (
 	active   = backends[0]
 )
 
-// Backends lists the backends this CPU and build can run, best first.
-func Backends() []*Backend { return backends }
-
 // Active is the backend the kernels run: the best one unless Use chose another.
 func Active() *Backend { return active }
 
