@@ -22,6 +22,9 @@ func TestNoAllocation(t *testing.T) {
 
 	bn := NewBatchNorm("bn", in)
 	bn.Forward(y, x, in.N) // Backward needs its statistics
+	sync := NewBatchNorm("sync", in)
+	sync.Group = soloGroup{}
+	sync.Forward(y, x, in.N)
 	mp := NewMaxPool2d(in, Window{K: 3, Stride: 2, Pad: 1})
 	py, pdy := make([]float32, in.N*mp.Out.Image()), randSlice(r, in.N*mp.Out.Image())
 	mp.Forward(py, x, in.N)
@@ -39,6 +42,8 @@ func TestNoAllocation(t *testing.T) {
 		{"batchnorm forward", func() { bn.Forward(y, x, in.N) }},
 		{"batchnorm forward add relu", func() { bn.ForwardAddReLU(y, x, dy, in.N) }},
 		{"batchnorm backward", func() { bn.Backward(dx, dy, x, in.N) }},
+		{"synchronised batchnorm forward", func() { sync.Forward(y, x, in.N) }},
+		{"synchronised batchnorm backward", func() { sync.Backward(dx, dy, x, in.N) }},
 		{"relu forward", func() { ReLUForward(y, x) }},
 		{"relu backward", func() { ReLUBackward(dx, dy, y) }},
 		{"add", func() { AddForward(y, x, dy) }},
@@ -60,3 +65,9 @@ func TestNoAllocation(t *testing.T) {
 		}
 	}
 }
+
+// soloGroup is a group of one: its sums are its own. Calling it through
+// the interface is what the allocation test is about.
+type soloGroup struct{}
+
+func (soloGroup) AllreduceSum64([]float64) {}

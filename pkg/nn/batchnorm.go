@@ -19,6 +19,12 @@ const bnBlock = 64
 // In training mode (Train, the default) it normalises with the biased batch
 // variance and updates the running statistics with the unbiased one; in eval
 // mode it normalises with the running statistics.
+//
+// With a Group it is synchronised batch norm, as PyTorch's SyncBatchNorm:
+// each member of the group holds some of the rows, and the training-mode
+// statistics and their gradient are those of all the members' rows
+// together. The weight and bias gradients stay each member's own part, to
+// be added up with the other parameters' gradients.
 type BatchNorm struct {
 	Weight, Bias            *Param  // [C], gamma and beta
 	RunningMean, RunningVar *Tensor // [C]
@@ -26,11 +32,15 @@ type BatchNorm struct {
 	Momentum, Eps           float64
 	Train                   bool
 	In                      Dims
+	// Group, when set, adds the sums of every training-mode pass over the
+	// members (who all call Forward and Backward in the same order).
+	Group Allreducer
 
 	batchStats bool      // whether the last Forward used batch statistics
+	rows       float64   // the rows of those statistics, every member's
 	mean, rstd []float32 // [C], the statistics of the last Forward
 	coef       []float32 // [3][C], per-channel factors of a pass
-	sums       []float64 // [2][C], reduced sums
+	sums       []float64 // the row count, then [2][C] reduced sums
 	partial    []float32 // [blocks][2][C], per-block sums
 
 	// The loop bodies of a pass, kept here so that they reach the workers
@@ -58,7 +68,7 @@ func NewBatchNorm(name string, in Dims) *BatchNorm {
 		mean:              make([]float32, c),
 		rstd:              make([]float32, c),
 		coef:              make([]float32, 3*c),
-		sums:              make([]float64, 2*c),
+		sums:              make([]float64, 1+2*c),
 		partial:           make([]float32, (in.N*in.H*in.W+bnBlock-1)/bnBlock*2*c),
 	}
 	for i := range c {
@@ -66,6 +76,17 @@ func NewBatchNorm(name string, in Dims) *BatchNorm {
 		b.RunningVar.Data[i] = 1
 	}
 	return b
+}
+
+// Allreducer sums vectors element-wise over a group of processes, in
+// place, each member getting the same sums; dist.Comm is one.
+type Allreducer interface{ AllreduceSum64([]float64) }
+
+// allreduce adds v over the group, if there is one.
+func (b *BatchNorm) allreduce(v []float64) {
+	if b.Group != nil {
+		b.Group.AllreduceSum64(v)
+	}
 }
 
 // Params returns weight and bias.
@@ -139,21 +160,26 @@ func (t *bnForward) Run(lo, hi int) {
 // batchStatistics sets mean and rstd from the rows of x and folds them into
 // the running statistics.
 func (b *BatchNorm) batchStatistics(x []float32, rows int) {
-	if rows < 2 {
-		panic(fmt.Sprintf("nn: batchnorm %s needs more than one value per channel in training", b.Weight.Name))
-	}
 	c := b.In.C
 	sum, _ := b.reduce(bnReduce{x: x}, rows)
+	b.sums[0] = float64(rows)
+	b.allreduce(b.sums[:1+c]) // the row count and the sums of x
+	n := b.sums[0]
+	if n < 2 {
+		panic(fmt.Sprintf("nn: batchnorm %s needs more than one value per channel in training", b.Weight.Name))
+	}
+	b.rows = n
 	for j := range c {
-		b.mean[j] = float32(sum[j] / float64(rows))
+		b.mean[j] = float32(sum[j] / n)
 	}
 	// Second pass around the mean: more accurate than E[x²]-E[x]².
 	mean := b.mean
 	_, sq := b.reduce(bnReduce{x: x, mean: mean}, rows)
+	b.allreduce(sq)
 	m := b.Momentum
 	for j := range c {
-		b.rstd[j] = float32(1 / math.Sqrt(sq[j]/float64(rows)+b.Eps))
-		unbiased := sq[j] / float64(rows-1)
+		b.rstd[j] = float32(1 / math.Sqrt(sq[j]/n+b.Eps))
+		unbiased := sq[j] / (n - 1)
 		b.RunningMean.Data[j] = float32((1-m)*float64(b.RunningMean.Data[j]) + m*float64(mean[j]))
 		b.RunningVar.Data[j] = float32((1-m)*float64(b.RunningVar.Data[j]) + m*unbiased)
 	}
@@ -176,17 +202,24 @@ func (b *BatchNorm) Backward(dx, dy, x []float32, n int) {
 	dx = need("batchnorm input gradient", dx, rows*c)
 	mean, rstd := b.mean, b.rstd
 	sdy, sdyx := b.reduce(bnReduce{dy: dy, x: x, mean: mean}, rows)
+	// The parameter gradients take this member's rows only: the trainer
+	// adds them up over the group as it does every parameter's.
+	for j := range c {
+		b.Bias.Grad[j] += float32(sdy[j])
+		b.Weight.Grad[j] += float32(sdyx[j] * float64(rstd[j]))
+	}
+	if b.batchStats {
+		b.allreduce(b.sums[1:]) // dx depends on every member's rows
+	}
 	// With xhat = (x-mean)*rstd, u = mean(dy) and v = mean(dy*xhat) after
 	// batch statistics (0 after running ones), and k = gamma*rstd:
 	// dx = k*(dy - u - xhat*v) = k*dy + a*x + e, a = -k*v*rstd, e = -k*u - a*mean.
 	k, a, e := b.coef[:c], b.coef[c:2*c], b.coef[2*c:]
 	for j := range c {
 		r := float64(rstd[j])
-		b.Bias.Grad[j] += float32(sdy[j])
-		b.Weight.Grad[j] += float32(sdyx[j] * r)
 		var u, v float64
 		if b.batchStats {
-			u, v = sdy[j]/float64(rows), sdyx[j]*r/float64(rows)
+			u, v = sdy[j]/b.rows, sdyx[j]*r/b.rows
 		}
 		kj := float64(b.Weight.Data[j]) * r
 		aj := -kj * v * r
@@ -218,7 +251,7 @@ func (b *BatchNorm) reduce(r bnReduce, rows int) (s, t []float64) {
 	b.red = r
 	parallel(blocks, rows*c, &b.red)
 	b.red = bnReduce{}
-	s, t = b.sums[:c], b.sums[c:]
+	s, t = b.sums[1:1+c], b.sums[1+c:]
 	clear(b.sums)
 	for blk := range blocks {
 		p := part[blk*2*c:]
