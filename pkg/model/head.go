@@ -86,3 +86,6 @@ func (h *Head) Backward(dz []float32, n int) []float32 {
 	h.L1.Backward(h.dx, h.d1, h.x, n)
 	return h.dx[:n*h.L1.In]
 }
+
+// BatchNorms lists the batch norms, for setting their Group.
+func (h *Head) BatchNorms() []*nn.BatchNorm { return []*nn.BatchNorm{h.BN1, h.BN2} }

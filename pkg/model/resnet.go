@@ -173,3 +173,15 @@ func (e *Encoder) Backward(dfeat []float32, n int) {
 	e.BN1.Backward(dy, dy, e.c1, n)
 	e.Conv1.Backward(nil, dy, e.x, n, false)
 }
+
+// BatchNorms lists the batch norms, for setting their Group.
+func (e *Encoder) BatchNorms() []*nn.BatchNorm {
+	bns := []*nn.BatchNorm{e.BN1}
+	for _, b := range e.Blocks {
+		bns = append(bns, b.BN1, b.BN2)
+		if b.DownBN != nil {
+			bns = append(bns, b.DownBN)
+		}
+	}
+	return bns
+}

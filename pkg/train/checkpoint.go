@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/simclr-go/simclr/pkg/dist"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/safetensors"
 	"github.com/simclr-go/simclr/pkg/version"
@@ -23,13 +24,17 @@ const (
 	MetaStem     = "stem"
 	MetaEpoch    = "epoch"
 	MetaProducer = "producer"
+	// MetaWorldSize is the number of processes the run trains as: 1, or
+	// the ranks of a distributed run (absent before it was recorded: 1).
+	MetaWorldSize = "world_size"
 )
 
 // Checkpoint writes everything a bit-exact resume needs to path
 // (atomically): encoder tensors under torchvision's names, the projection
 // head under "projector." (or the supervised classifier as "fc"), optimizer
 // state under "optim.", and the run's config, position and loss history as
-// metadata, with the wall time of the steps taken.
+// metadata, with the wall time of the steps taken and the number of
+// processes that trained it. A distributed run's rank 0 writes it.
 func (t *Trainer) Checkpoint(path string) error {
 	cfg, err := json.Marshal(t.Cfg)
 	if err != nil {
@@ -53,6 +58,7 @@ func (t *Trainer) Checkpoint(path string) error {
 		"loss_history":    string(hist),
 		"optimizer_steps": strconv.FormatInt(*t.Opt.Steps(), 10),
 		"images":          strconv.Itoa(t.images()),
+		MetaWorldSize:     strconv.Itoa(ranks(t.comm)),
 	}
 	if t.Seconds >= 0 {
 		meta["train_seconds"] = strconv.FormatFloat(t.Seconds, 'f', 3, 64)
@@ -71,24 +77,46 @@ func (t *Trainer) state() model.State {
 // under the stored config. A stream must be the one the run started with
 // (the same augment command): the views of the steps taken are skipped.
 func Resume(path string, data Dataset, stream *Stream) (*Trainer, error) {
+	return resumeFile(path, data, stream, nil)
+}
+
+// ResumeDistributed is Resume for this rank of a distributed run (see
+// NewDistributed), every rank reading the same checkpoint: the run's
+// world size must be comm's. It is collective, and the ranks continue
+// from rank 0's state.
+func ResumeDistributed(path string, data Dataset, comm dist.Comm) (*Trainer, error) {
+	t, err := resumeFile(path, data, nil, comm)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.replicate(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func resumeFile(path string, data Dataset, stream *Stream, comm dist.Comm) (*Trainer, error) {
 	f, err := safetensors.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	t, err := resume(f, data, stream)
+	t, err := resume(f, data, stream, comm)
 	if err != nil {
 		return nil, fmt.Errorf("resume from %s: %w", path, err)
 	}
 	return t, nil
 }
 
-func resume(f *safetensors.File, data Dataset, stream *Stream) (*Trainer, error) {
+func resume(f *safetensors.File, data Dataset, stream *Stream, comm dist.Comm) (*Trainer, error) {
 	pos, err := readPosition(f.Metadata)
 	if err != nil {
 		return nil, err
 	}
+	if pos.worldSize != ranks(comm) {
+		return nil, fmt.Errorf("the run trains as %d processes (%s), and this is %d: resume it with as many", pos.worldSize, MetaWorldSize, ranks(comm))
+	}
 	// The config was checked by readPosition; the model is built only now.
-	t, err := newWithData(pos.cfg, data, stream)
+	t, err := newWithData(pos.cfg, data, stream, comm)
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +146,7 @@ type position struct {
 	cfg              Config
 	images           int
 	epoch, step      int
+	worldSize        int
 	optSteps         int64
 	lossSum, seconds float64
 	history          []float64
@@ -161,6 +190,12 @@ func readPosition(m map[string]string) (position, error) {
 	}
 	if len(p.history) != p.epoch {
 		return p, fmt.Errorf("metadata loss_history: %d epochs' losses for %d epochs", len(p.history), p.epoch)
+	}
+	p.worldSize = 1 // from before world_size
+	if v, ok := m[MetaWorldSize]; ok {
+		if p.worldSize, err = strconv.Atoi(v); err != nil || p.worldSize < 1 {
+			return p, fmt.Errorf("metadata %s %q: want a count of processes", MetaWorldSize, v)
+		}
 	}
 	p.seconds = -1 // from before train_seconds
 	if v, ok := m["train_seconds"]; ok {

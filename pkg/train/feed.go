@@ -21,7 +21,9 @@ type feeder struct {
 
 func newFeeder(t *Trainer) *feeder {
 	f := &feeder{out: make(chan *batch, 1), free: make(chan *batch, 2), quit: make(chan struct{})}
-	nv, b := t.obj.views(), t.Cfg.Batch
+	// With ranks, this one's share of each step's images.
+	nv, all, b := t.obj.views(), t.Cfg.Batch, t.Cfg.Batch/ranks(t.comm)
+	lo := rank(t.comm) * b
 	views := nv * b
 	for range 2 {
 		f.free <- &batch{x: make([]float32, views*augment.ImageLen), labels: make([]uint8, b)}
@@ -43,7 +45,7 @@ func newFeeder(t *Trainer) *feeder {
 				if bt == nil {
 					return
 				}
-				rows := perm[step*b : (step+1)*b]
+				rows := perm[step*all+lo : step*all+lo+b]
 				aug.Batch(pix, data, epoch, rows)
 				for i, p := range rows {
 					bt.labels[i] = data.Label[p]

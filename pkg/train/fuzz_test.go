@@ -105,7 +105,7 @@ func FuzzCheckpointState(f *testing.F) {
 		if drop {
 			delete(tensors, name)
 		}
-		tr, err := resume(&safetensors.File{Tensors: tensors, Metadata: ck.Metadata}, data, nil)
+		tr, err := resume(&safetensors.File{Tensors: tensors, Metadata: ck.Metadata}, data, nil, nil)
 		if err != nil {
 			return
 		}

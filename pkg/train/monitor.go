@@ -90,8 +90,8 @@ func (m *Monitor) Due(t *Trainer) bool {
 func (m *Monitor) Evaluate(t *Trainer) (MonitorRecord, error) {
 	start := time.Now()
 	mean, std := t.Cfg.Normalization()
-	bank := embed(t.Enc, m.Bank.Pixels, t.Views(), mean, std)
-	queries := embed(t.Enc, m.Queries.Pixels, t.Views(), mean, std)
+	bank := embed(t.Enc, m.Bank.Pixels, t.rows(), mean, std)
+	queries := embed(t.Enc, m.Queries.Pixels, t.rows(), mean, std)
 	pred, err := linprobe.KNN(bank, m.Bank.Label, queries, model.FeatureDim, Classes, m.K, m.Temperature)
 	if err != nil {
 		return MonitorRecord{}, fmt.Errorf("kNN monitor: %w", err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/simclr-go/simclr/pkg/dist"
 	"github.com/simclr-go/simclr/pkg/loss"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/nn"
@@ -40,31 +41,53 @@ type objective interface {
 	backward(n int) []float32
 }
 
-func newObjective(cfg Config, maxRows int) (objective, error) {
+// newObjective builds the objective for this process's local images of
+// each step (cfg.Batch over the ranks of comm, all of them without one).
+func newObjective(cfg Config, local int, comm dist.Comm) (objective, error) {
 	switch cfg.Objective {
 	case ObjectiveSimCLR:
-		return &simclr{
-			head: model.NewHead(model.FeatureDim, cfg.ProjHidden, cfg.ProjOut, maxRows),
-			nt:   loss.NewNTXent(cfg.Tau, maxRows, cfg.ProjOut),
-			dz:   make([]float32, maxRows*cfg.ProjOut),
-		}, nil
+		rows, all := 2*local, 2*cfg.Batch
+		s := &simclr{
+			head: model.NewHead(model.FeatureDim, cfg.ProjHidden, cfg.ProjOut, rows),
+			nt:   loss.NewNTXent(cfg.Tau, all, cfg.ProjOut),
+			dz:   make([]float32, rows*cfg.ProjOut),
+			comm: comm, dim: cfg.ProjOut,
+		}
+		if comm != nil {
+			buf := func() []float32 { return make([]float32, all*cfg.ProjOut) }
+			s.gathered, s.z, s.dzAll = buf(), buf(), buf()
+		}
+		return s, nil
 	case ObjectiveSupervised:
+		if comm != nil {
+			return nil, fmt.Errorf("the %s objective trains in one process; only %s trains distributed", ObjectiveSupervised, ObjectiveSimCLR)
+		}
 		k := cfg.NumClasses()
 		return &supervised{
 			fc:      nn.NewLinear("fc", model.FeatureDim, k),
 			classes: k,
-			logits:  make([]float32, maxRows*k),
-			dfeat:   make([]float32, maxRows*model.FeatureDim),
+			logits:  make([]float32, local*k),
+			dfeat:   make([]float32, local*model.FeatureDim),
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown objective %q (want %s or %s)", cfg.Objective, ObjectiveSimCLR, ObjectiveSupervised)
 }
 
 // simclr is the projection head g and NT-Xent over sibling views.
+//
+// With a Comm, the head runs on this rank's rows and NT-Xent on every
+// rank's: the projections are gathered into the step's global batch, each
+// rank computes the whole loss and its gradient (the same on every rank,
+// and cheap beside the encoder), and backpropagates the rows it projected.
+// So every view meets all the batch's negatives, as in one process.
 type simclr struct {
 	head *model.Head
 	nt   *loss.NTXent
 	dz   []float32
+
+	comm               dist.Comm
+	dim                int       // of the projections
+	gathered, z, dzAll []float32 // [ranks][rows][dim] as gathered, and the global batch's z and dz
 }
 
 func (s *simclr) views() int         { return 2 }
@@ -72,12 +95,42 @@ func (s *simclr) init(r *rand.Rand)  { s.head.Init(r) }
 func (s *simclr) state() model.State { return s.head.State() }
 
 func (s *simclr) forward(feat []float32, _ []uint8, n int) float32 {
-	return s.nt.Forward(s.head.Forward(feat, n), n)
+	z := s.head.Forward(feat, n)
+	if s.comm == nil {
+		return s.nt.Forward(z, n)
+	}
+	ranks, d := s.comm.Size(), s.dim
+	s.comm.Allgather32(z, s.gathered[:ranks*len(z)])
+	for r := range ranks {
+		for l := range n {
+			g := globalRow(l, r, n/2, ranks)
+			copy(s.z[g*d:(g+1)*d], s.gathered[(r*n+l)*d:])
+		}
+	}
+	return s.nt.Forward(s.z, ranks*n)
 }
 
 func (s *simclr) backward(n int) []float32 {
-	s.nt.Backward(s.dz, n, 1)
+	if s.comm == nil {
+		s.nt.Backward(s.dz, n, 1)
+		return s.head.Backward(s.dz, n)
+	}
+	ranks, d, rank := s.comm.Size(), s.dim, s.comm.Rank()
+	s.nt.Backward(s.dzAll, ranks*n, 1)
+	for l := range n {
+		g := globalRow(l, rank, n/2, ranks)
+		copy(s.dz[l*d:(l+1)*d], s.dzAll[g*d:])
+	}
 	return s.head.Backward(s.dz, n)
+}
+
+// globalRow is where local row l of rank r sits in the global batch, both
+// view-major: rank r holds images [r*b, (r+1)*b) of each step's
+// ranks*b, so its row v*b + i (view v of its image i) is the global row
+// v*ranks*b + r*b + i.
+func globalRow(l, r, b, ranks int) int {
+	v, i := l/b, l%b
+	return v*ranks*b + r*b + i
 }
 
 // supervised is torchvision's classifier "fc" and softmax cross-entropy:

@@ -51,7 +51,7 @@ func IsStream(r *arrowio.ImageReader) bool {
 // NewFromStream builds a freshly initialised trainer that takes its views
 // from s instead of augmenting in-process.
 func NewFromStream(cfg Config, s *Stream) (*Trainer, error) {
-	t, err := newWithData(cfg, Dataset{}, s)
+	t, err := newWithData(cfg, Dataset{}, s, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/simclr-go/simclr/pkg/augment"
+	"github.com/simclr-go/simclr/pkg/dist"
 	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/nn"
@@ -104,6 +105,11 @@ type Trainer struct {
 
 	params []*nn.Param
 	feed   *feeder
+
+	// comm, when set, is the processes training together (see
+	// NewDistributed); grads is where their gradients are added up.
+	comm  dist.Comm
+	grads []float32
 }
 
 // InitStream is the PCG stream of the initial weights: extract's
@@ -111,12 +117,22 @@ type Trainer struct {
 const InitStream = 0x5eed
 
 // New builds a freshly initialised trainer that augments data in-process.
-func New(cfg Config, data Dataset) (*Trainer, error) {
-	t, err := newWithData(cfg, data, nil)
+func New(cfg Config, data Dataset) (*Trainer, error) { return NewDistributed(cfg, data, nil) }
+
+// NewDistributed builds this rank's trainer of a run shared by the ranks of
+// comm (New when comm is nil): the same algorithm as one process, with
+// cfg.Batch the global batch, of which each rank feeds and runs its own
+// cfg.Batch/comm.Size() images. Every rank gets the data and the config;
+// it is collective, and the ranks start from rank 0's weights.
+func NewDistributed(cfg Config, data Dataset, comm dist.Comm) (*Trainer, error) {
+	t, err := newWithData(cfg, data, nil, comm)
 	if err != nil {
 		return nil, err
 	}
 	t.init()
+	if err := t.replicate(); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -127,17 +143,20 @@ func (t *Trainer) init() {
 }
 
 // newWithData builds an uninitialised trainer over data or, when stream is
-// set, over a view stream.
-func newWithData(cfg Config, data Dataset, stream *Stream) (*Trainer, error) {
+// set, over a view stream; with comm, this rank's.
+func newWithData(cfg Config, data Dataset, stream *Stream, comm dist.Comm) (*Trainer, error) {
 	if err := cfg.validate(data, stream); err != nil {
 		return nil, err
 	}
-	obj, err := newObjective(cfg, 2*cfg.Batch)
+	if err := distributable(cfg, stream, comm); err != nil {
+		return nil, err
+	}
+	local := cfg.Batch / ranks(comm)
+	obj, err := newObjective(cfg, local, comm)
 	if err != nil {
 		return nil, err
 	}
-	rows := obj.views() * cfg.Batch
-	enc, err := model.NewEncoder(cfg.Stem, rows, cfg.Precision())
+	enc, err := model.NewEncoder(cfg.Stem, obj.views()*local, cfg.Precision())
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +168,11 @@ func newWithData(cfg Config, data Dataset, stream *Stream) (*Trainer, error) {
 	if stream != nil && stream.Views != obj.views() {
 		return nil, fmt.Errorf("%s: %d views per image; the %s objective takes %d", stream.Name, stream.Views, cfg.Objective, obj.views())
 	}
-	return &Trainer{Cfg: cfg, Enc: enc, Opt: opt, obj: obj, data: data, stream: stream, params: params}, nil
+	t := &Trainer{Cfg: cfg, Enc: enc, Opt: opt, obj: obj, data: data, stream: stream, params: params, comm: comm}
+	if comm != nil {
+		t.synchronise()
+	}
+	return t, nil
 }
 
 // Bounds of a Config beyond which it is a mistake (or a corrupt
@@ -215,8 +238,11 @@ func (c Config) validate(data Dataset, stream *Stream) error {
 	return errors.Join(errs...)
 }
 
-// Views is the number of views a step feeds the encoder.
+// Views is the number of views a step feeds the encoder, over all ranks.
 func (t *Trainer) Views() int { return t.obj.views() * t.Cfg.Batch }
+
+// rows is the number of views a step feeds this rank's encoder.
+func (t *Trainer) rows() int { return t.obj.views() * t.Cfg.Batch / ranks(t.comm) }
 
 // StepsPerEpoch is the number of full batches in an epoch; the last,
 // incomplete one is dropped.
@@ -271,7 +297,7 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 		return StepResult{}, err
 	}
 	defer t.feed.recycle(b)
-	rows := t.obj.views() * t.Cfg.Batch
+	rows := t.rows()
 	nn.ZeroGrads(t.params)
 	l := t.obj.forward(t.Enc.Forward(b.x, rows), b.labels, rows)
 	res := StepResult{Epoch: t.Epoch, Step: t.Step, GlobalStep: t.GlobalStep(), Loss: l, LR: t.LR()}
@@ -279,6 +305,7 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 		return res, fmt.Errorf("epoch %d step %d: %w (%v)", t.Epoch+1, t.Step+1, ErrNonFinite, l)
 	}
 	t.Enc.Backward(t.obj.backward(rows), rows)
+	t.sumGrads()
 	t.Opt.Step(res.LR)
 	t.EpochLossSum += float64(l)
 	if t.Seconds >= 0 {
