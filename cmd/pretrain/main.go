@@ -20,6 +20,12 @@
 // (EPOCHS=100), and the pipelines take theirs from it.
 // --monitor TABLE scores the encoder by kNN every --monitor-every epochs
 // (train.Monitor), into the log beside the loss, without changing the run.
+//
+// Built with -tags mpi, --dist mpi trains as one rank of an mpirun job:
+// the ranks share each step's batch and train as one process would (see
+// train.NewDistributed); rank 0 alone writes to --out-dir.
+//
+//	mpirun -np 2 pretrain --dist mpi --batch 256 data/train.arrow
 package main
 
 import (
@@ -40,6 +46,7 @@ import (
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/augment"
+	"github.com/simclr-go/simclr/pkg/dist"
 	"github.com/simclr-go/simclr/pkg/flagdefaults"
 	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/linprobe"
@@ -80,6 +87,7 @@ type cli struct {
 	Threads   int    `default:"0" env:"PRETRAIN_THREADS" help:"Cores for the kernels (0: all)."`
 	Precision string `default:"auto" enum:"auto,fp32,bf16" env:"PRETRAIN_PRECISION" help:"What the encoder's convolutions multiply in: auto (bf16 only where this CPU runs it faster; stderr says which and why), fp32, or bf16 (bfloat16 inputs, float32 accumulation; head, loss, weight gradients, weights and optimizer stay float32). A resumed run keeps its checkpoint's."`
 	Log       string `placeholder:"FILE" env:"PRETRAIN_LOG" help:"JSON-lines log of every step and epoch (default OUT_DIR/log.jsonl)."`
+	Dist      string `enum:"none,mpi" default:"none" env:"PRETRAIN_DIST" help:"none (one process), or mpi: train as one rank of an mpirun job (a pretrain built with -tags mpi), --batch being the global batch, a multiple of the ranks, split between them; every rank reads INPUT (and --resume: a file all of them can read); rank 0 writes --out-dir and runs the monitor. A run resumes with the number of ranks it started with."`
 
 	PrintDefaults flagdefaults.Flag `help:"Print the default of every flag that has one, as shell assignments (--warmup-epochs 10 as WARMUP_EPOCHS=10), and exit."`
 
@@ -95,6 +103,20 @@ type cli struct {
 	MonitorK     int    `default:"200" env:"PRETRAIN_MONITOR_K" help:"Neighbours of the monitor's kNN vote."`
 
 	set map[string]bool // the flags given, not defaulted
+
+	comm dist.Comm // the ranks of --dist, nil in one process
+}
+
+// lead reports whether this process speaks for the run: rank 0, or the
+// only process. The others write nothing.
+func (c *cli) lead() bool { return c.comm == nil || c.comm.Rank() == 0 }
+
+// msg is where the run's messages go: stderr, for the lead process only.
+func (c *cli) msg() io.Writer {
+	if c.lead() {
+		return os.Stderr
+	}
+	return io.Discard
 }
 
 // defaults gives the flags of train.Config their defaults, the reference
@@ -153,40 +175,58 @@ func run(args []string, stdout io.Writer) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
+	if c.Dist == "mpi" {
+		return distributed(c)
+	}
+	return pretrain(c)
+}
+
+// pretrain runs the training c describes, in this process or, with
+// c.comm, as this rank.
+func pretrain(c *cli) error {
 	if c.Threads > 0 {
 		kern.SetThreads(c.Threads)
 	}
+	var err error
 	if c.prec, c.precNote, err = kern.Active().Choose(c.Precision); err != nil {
 		return fmt.Errorf("--precision: %w", err)
 	}
-	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
-		return err
+	if c.lead() {
+		if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
+			return err
+		}
+		lock, err := claim(c.OutDir)
+		if err != nil {
+			return err
+		}
+		defer lock.Unlock()
 	}
-	lock, err := claim(c.OutDir)
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
 	t, err := trainer(c)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	mon, err := monitor(c, t)
-	if err != nil {
-		return err
+	var (
+		mon  *train.Monitor
+		logw io.Writer = io.Discard
+	)
+	if c.lead() {
+		if mon, err = monitor(c, t); err != nil {
+			return err
+		}
+		if c.Log == "" {
+			c.Log = filepath.Join(c.OutDir, "log.jsonl")
+		}
+		logf, err := os.OpenFile(c.Log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		defer logf.Close()
+		logw = logf
 	}
-	if c.Log == "" {
-		c.Log = filepath.Join(c.OutDir, "log.jsonl")
-	}
-	logf, err := os.OpenFile(c.Log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return loop(ctx, stop, t, mon, c, json.NewEncoder(logf))
+	return loop(ctx, stop, t, mon, c, json.NewEncoder(logw))
 }
 
 // monitor builds the kNN monitor --monitor asks for, or nil.
@@ -236,6 +276,10 @@ func trainer(c *cli) (*train.Trainer, error) {
 		stream *train.Stream
 	)
 	if train.IsStream(r) {
+		if c.comm != nil {
+			r.Close()
+			return nil, fmt.Errorf("--dist: %s is a view stream, which feeds one process; give every rank the image table", c.Input)
+		}
 		if c.Limit > 0 {
 			r.Close()
 			return nil, fmt.Errorf("--limit applies to image tables; %s is a view stream", c.Input)
@@ -251,14 +295,16 @@ func trainer(c *cli) (*train.Trainer, error) {
 		}
 	}
 	if c.Resume == "" && c.precNote != "" {
-		fmt.Fprintf(os.Stderr, "pretrain: %s\n", c.precNote)
+		fmt.Fprintf(c.msg(), "pretrain: %s\n", c.precNote)
 	}
 	cfg, err := c.tableConfig(r)
 	var t *train.Trainer
 	switch {
 	case err != nil:
-	case c.Resume != "":
+	case c.Resume != "" && stream != nil:
 		t, err = train.Resume(c.Resume, data, stream)
+	case c.Resume != "":
+		t, err = train.ResumeDistributed(c.Resume, data, c.comm)
 		if err == nil && t.Cfg.Objective == train.ObjectiveSupervised && t.Cfg.NumClasses() != len(r.ClassNames()) {
 			err = fmt.Errorf("%s: its classifier has %d classes, %s %d", c.Resume, t.Cfg.NumClasses(), c.Input, len(r.ClassNames()))
 			t.Close()
@@ -270,12 +316,12 @@ func trainer(c *cli) (*train.Trainer, error) {
 				t = nil
 				break
 			}
-			fmt.Fprintf(os.Stderr, "pretrain: resumed %s at epoch %d step %d of %d (its settings apply)\n", c.Resume, t.Epoch, t.Step, t.Cfg.Epochs)
+			fmt.Fprintf(c.msg(), "pretrain: resumed %s at epoch %d step %d of %d (its settings apply)\n", c.Resume, t.Epoch, t.Step, t.Cfg.Epochs)
 		}
 	case stream != nil:
 		t, err = train.NewFromStream(cfg, stream)
 	default:
-		t, err = train.New(cfg, data)
+		t, err = train.NewDistributed(cfg, data, c.comm)
 	}
 	if err != nil && stream != nil {
 		r.Close()
@@ -333,19 +379,28 @@ func load(r *arrowio.ImageReader, path string, limit int) (train.Dataset, error)
 func loop(ctx context.Context, stop func(), t *train.Trainer, mon *train.Monitor, c *cli, log *json.Encoder) error {
 	spe := t.StepsPerEpoch()
 	views := int64(t.Views())
-	bar := progress.New(progress.Stderr(), int64(t.GlobalStep()), int64(t.TotalSteps()), "views", views)
-	fmt.Fprintf(os.Stderr, "pretrain: %s, %d images, %d steps of %d views per epoch, %d epochs, stem %s, %s on the %s backend, %d threads\n",
-		t.Cfg.Objective, t.StepsPerEpoch()*t.Cfg.Batch, spe, views, t.Cfg.Epochs, t.Cfg.Stem, t.Cfg.Precision(), kern.Active().Name, kern.Threads())
+	term := progress.Stderr()
+	if !c.lead() {
+		term = nil
+	}
+	bar := progress.New(term, int64(t.GlobalStep()), int64(t.TotalSteps()), "views", views)
+	ranks := ""
+	if c.comm != nil {
+		ranks = fmt.Sprintf(" on each of %d ranks", c.comm.Size())
+	}
+	fmt.Fprintf(c.msg(), "pretrain: %s, %d images, %d steps of %d views per epoch, %d epochs, stem %s, %s on the %s backend, %d threads%s\n",
+		t.Cfg.Objective, t.StepsPerEpoch()*t.Cfg.Batch, spe, views, t.Cfg.Epochs, t.Cfg.Stem, t.Cfg.Precision(), kern.Active().Name, kern.Threads(), ranks)
 	start, taken := time.Now(), 0
 	epochStart := time.Now()
 	knn, monSecs, monRuns := "", 0.0, 0 // the latest kNN accuracy, for the progress line
+	vote := make([]float64, 1)
 	for !t.Done() {
-		if ctx.Err() != nil {
+		if stopRequested(ctx, c.comm, vote) {
 			stop() // a second Ctrl-C kills at once
 			bar.Finish()
-			path, err := save(t, c.OutDir)
+			path, err := c.save(t)
 			if err == nil {
-				fmt.Fprintf(os.Stderr, "pretrain: interrupted; saved %s (resume with --resume %s)\n", path, path)
+				fmt.Fprintf(c.msg(), "pretrain: interrupted; saved %s (resume with --resume %s)\n", path, path)
 			}
 			return err
 		}
@@ -358,7 +413,7 @@ func loop(ctx context.Context, stop func(), t *train.Trainer, mon *train.Monitor
 			if taken > 0 {
 				// The steps taken are good (a stream that ended early, a read error):
 				// keep them.
-				if path, serr := save(t, c.OutDir); serr == nil {
+				if path, serr := c.save(t); serr == nil {
 					return fmt.Errorf("%w (saved %s; resume with --resume %s)", err, path, path)
 				}
 			}
@@ -382,25 +437,28 @@ func loop(ctx context.Context, stop func(), t *train.Trainer, mon *train.Monitor
 				epochStart = time.Now() // the epochs' times are the training's
 			}
 			if progress.Stderr() == nil {
-				fmt.Fprintf(os.Stderr, "pretrain: epoch %d/%d mean loss %.4f (%.0f s, %.0f views/s)%s\n",
+				fmt.Fprintf(c.msg(), "pretrain: epoch %d/%d mean loss %.4f (%.0f s, %.0f views/s)%s\n",
 					res.Epoch+1, t.Cfg.Epochs, res.EpochLoss, secs, float64(spe)*float64(views)/secs, knn)
 			}
 			if t.Epoch%c.SaveEvery == 0 || t.Done() {
-				if _, err := save(t, c.OutDir); err != nil {
+				if _, err := c.save(t); err != nil {
 					return err
 				}
 			}
 		}
 		if c.MaxSteps > 0 && taken >= c.MaxSteps && !t.Done() {
 			bar.Finish()
-			path, err := save(t, c.OutDir)
+			path, err := c.save(t)
 			if err == nil {
-				fmt.Fprintf(os.Stderr, "pretrain: stopped after --max-steps %d; saved %s\n", c.MaxSteps, path)
+				fmt.Fprintf(c.msg(), "pretrain: stopped after --max-steps %d; saved %s\n", c.MaxSteps, path)
 			}
 			return err
 		}
 	}
 	bar.Finish()
+	if !c.lead() {
+		return nil
+	}
 	elapsed := time.Since(start)
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -433,6 +491,35 @@ func lossPicture(path string, t *train.Trainer, logPath string) error {
 		epochs[i], top1[i] = r.Epoch, r.Top1
 	}
 	return plot.LossAndKNN(path, title, t.History, epochs, top1)
+}
+
+// stopRequested reports whether a signal asked this process to stop or,
+// in a distributed run, any rank: the ranks vote at every step (in vote,
+// one value) so that they all stop after the same one.
+func stopRequested(ctx context.Context, comm dist.Comm, vote []float64) bool {
+	asked := ctx.Err() != nil
+	if comm == nil {
+		return asked
+	}
+	vote[0] = 0
+	if asked {
+		vote[0] = 1
+	}
+	comm.AllreduceSum64(vote)
+	return vote[0] > 0
+}
+
+// save checks that the ranks of a distributed run still agree (every rank
+// calls it at the same step) and has the lead process write the
+// checkpoint; the others return no path.
+func (c *cli) save(t *train.Trainer) (string, error) {
+	if err := t.InSync(); err != nil {
+		return "", err
+	}
+	if !c.lead() {
+		return "", nil
+	}
+	return save(t, c.OutDir)
 }
 
 // save writes a checkpoint named for the objective and the run's position:
