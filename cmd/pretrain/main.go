@@ -65,7 +65,7 @@ func main() {
 type cli struct {
 	Input  string `arg:"" optional:"" default:"data/train.arrow" env:"PRETRAIN_INPUT" help:"Image table (Arrow IPC file or stream; - for standard input)."`
 	OutDir string `default:"runs/pretrain" env:"PRETRAIN_OUT_DIR" help:"Directory for checkpoints, the JSON-lines log and the loss curve."`
-	Resume string `placeholder:"CHECKPOINT" env:"PRETRAIN_RESUME" help:"Continue the run saved in this checkpoint, under its own settings."`
+	Resume string `placeholder:"CHECKPOINT" env:"PRETRAIN_RESUME" help:"Continue the run saved in this checkpoint, under its own settings (with --dist, every rank reads it: a path all of them can read)."`
 
 	Objective    string  `default:"${objective}" enum:"simclr,supervised" env:"PRETRAIN_OBJECTIVE" help:"simclr (NT-Xent over two views) or supervised (cross-entropy on labels through a Linear(512,C) 'fc', C the table's class count, one crop-and-flip view: colour jitter, grayscale and blur off)."`
 	Stem         string  `default:"${stem}" enum:"imagenet,cifar" env:"PRETRAIN_STEM" help:"Encoder stem: imagenet (7x7/2 conv + max-pool, as the reference recipe) or cifar (3x3/1 conv, the paper's CIFAR variant)."`
