@@ -47,6 +47,7 @@ type cli struct {
 	Batch      int    `default:"512" env:"EXTRACT_BATCH" help:"Images per forward pass."`
 	Limit      int    `default:"0" env:"EXTRACT_LIMIT" help:"Extract the first N images only (0: all)."`
 	Threads    int    `default:"0" env:"EXTRACT_THREADS" help:"Cores for the kernels (0: all)."`
+	Backend    string `default:"auto" env:"EXTRACT_BACKEND" help:"Compute backend: auto (the best this CPU runs), or one it runs: avx512, avx2, generic (portable Go)."`
 	Precision  string `default:"auto" enum:"auto,fp32,bf16" env:"EXTRACT_PRECISION" help:"What the convolutions multiply in: auto (bf16 only where this CPU runs it faster; stderr says which and why), fp32, or bf16 (bfloat16 inputs, float32 accumulation). The feature table's metadata records it."`
 }
 
@@ -73,17 +74,15 @@ func run(args []string) error {
 	if err := atomicfile.Clean(os.Stderr, "extract", c.Output); err != nil { // what a killed extract left
 		return err
 	}
-	if c.Threads > 0 {
-		kern.SetThreads(c.Threads)
-	}
-	prec, note, err := kern.Active().Choose(c.Precision)
+	eng, note, err := kern.New(kern.Options{Backend: c.Backend, Threads: c.Threads, Precision: c.Precision})
 	if err != nil {
-		return fmt.Errorf("--precision: %w", err)
+		return err
 	}
+	prec := eng.Policy.Conv
 	if note != "" {
 		fmt.Fprintf(os.Stderr, "extract: %s\n", note)
 	}
-	enc, meta, norm, err := encoder(&c, prec)
+	enc, meta, norm, err := encoder(&c, eng)
 	if err != nil {
 		return err
 	}
@@ -125,19 +124,19 @@ func run(args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "extract: %d images in %.1f s (%.0f images/s, stem %s, %s on the %s backend, %d threads)\n",
-		n, elapsed.Seconds(), float64(n)/elapsed.Seconds(), enc.Stem, prec, kern.Active().Name, kern.Threads())
+		n, elapsed.Seconds(), float64(n)/elapsed.Seconds(), enc.Stem, prec, eng.Backend().Name, eng.Threads())
 	return nil
 }
 
 // encoder builds the frozen encoder and the metadata that says where it
 // came from, and, for a checkpoint, the config it was trained with, whose
 // pixel normalisation extraction repeats (nil for --random-init).
-func encoder(c *cli, prec kern.Precision) (*model.Encoder, map[string]string, *train.Config, error) {
+func encoder(c *cli, eng *kern.Engine) (*model.Encoder, map[string]string, *train.Config, error) {
 	checkpoint := c.Checkpoint
 	if c.RandomInit {
 		checkpoint = ""
 	}
-	enc, src, err := train.OpenEncoder(checkpoint, c.Stem, c.Seed, c.Batch, prec)
+	enc, src, err := train.OpenEncoder(eng, checkpoint, c.Stem, c.Seed, c.Batch)
 	if err != nil {
 		return nil, nil, nil, err
 	}

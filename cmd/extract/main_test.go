@@ -12,6 +12,7 @@ import (
 	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
 	"github.com/simclr-go/simclr/pkg/cifar/cifartest"
 	"github.com/simclr-go/simclr/pkg/features"
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/safetensors"
 	"github.com/simclr-go/simclr/pkg/train"
 )
@@ -167,7 +168,7 @@ func TestNormalization(t *testing.T) {
 	// of a run over the table with statistics.
 	cfg := train.DefaultConfig()
 	cfg.Batch, cfg.Mean, cfg.Std = 4, []float32{0.3, 0.4, 0.5}, []float32{0.2, 0.25, 0.3}
-	tr, err := train.New(cfg, train.Dataset{Pixels: b.Pixels, Index: b.Index, Label: b.Label})
+	tr, err := train.New(kern.Default(), cfg, train.Dataset{Pixels: b.Pixels, Index: b.Index, Label: b.Label})
 	if err != nil {
 		t.Fatal(err)
 	}

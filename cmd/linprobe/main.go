@@ -67,6 +67,7 @@ type cli struct {
 	Report      string  `placeholder:"FILE" env:"LINPROBE_REPORT" help:"Also write the results as JSON to FILE."`
 	Map         string  `placeholder:"FILE" env:"LINPROBE_MAP" help:"Also draw the test features' first two principal components (of the standardised features), coloured by class, as a PNG to FILE."`
 	Threads     int     `env:"LINPROBE_THREADS" help:"CPU cores to use (0: all)."`
+	Backend     string  `default:"auto" env:"LINPROBE_BACKEND" help:"Compute backend: auto (the best this CPU runs), or one it runs: avx512, avx2, generic (portable Go)."`
 
 	PrintDefaults flagdefaults.Flag `help:"Print the default of every flag that has one, as shell assignments (--epochs 90 as EPOCHS=90), and exit."`
 }
@@ -133,8 +134,9 @@ func (c *cli) evaluate(stdout, progress io.Writer) error {
 	if err := atomicfile.Clean(os.Stderr, "linprobe", c.Report, c.Map); err != nil {
 		return err
 	}
-	if c.Threads > 0 {
-		kern.SetThreads(c.Threads)
+	eng, _, err := kern.New(kern.Options{Backend: c.Backend, Threads: c.Threads})
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	train, err := readTable(c.Train)
@@ -152,14 +154,14 @@ func (c *cli) evaluate(stdout, progress io.Writer) error {
 	rep.Seconds.Read = time.Since(start).Seconds()
 
 	if c.Map != "" { // first: it is quick, and a bad path fails at once
-		if err := drawMap(c.Map, test); err != nil {
+		if err := drawMap(eng, c.Map, test); err != nil {
 			return err
 		}
 	}
 
 	if c.KNN != 0 { // first, so that bad kNN arguments fail before the training
 		t := time.Now()
-		pred, err := linprobe.KNN(train.Features, train.Label, test.Features, train.Dim, len(train.ClassNames), c.KNN, c.KNNTemp)
+		pred, err := linprobe.KNN(eng, train.Features, train.Label, test.Features, train.Dim, len(train.ClassNames), c.KNN, c.KNNTemp)
 		if err != nil {
 			return fmt.Errorf("kNN: %w", err)
 		}
@@ -177,7 +179,7 @@ func (c *cli) evaluate(stdout, progress io.Writer) error {
 		}
 	}
 	t := time.Now()
-	probe, err := linprobe.Train(train.Features, train.Label, train.Dim, len(train.ClassNames), cfg)
+	probe, err := linprobe.Train(eng, train.Features, train.Label, train.Dim, len(train.ClassNames), cfg)
 	if err != nil {
 		return fmt.Errorf("linear probe: %w", err)
 	}

@@ -78,11 +78,13 @@ type cli struct {
 	MaxSteps  int    `default:"0" env:"PRETRAIN_MAX_STEPS" help:"Stop after this many steps in this invocation (0: run to the end); a checkpoint is saved."`
 	Limit     int    `default:"0" env:"PRETRAIN_LIMIT" help:"Train on the first N images only (0: all)."`
 	Threads   int    `default:"0" env:"PRETRAIN_THREADS" help:"Cores for the kernels (0: all)."`
+	Backend   string `default:"auto" env:"PRETRAIN_BACKEND" help:"Compute backend: auto (the best this CPU runs), or one it runs: avx512, avx2, generic (portable Go)."`
 	Precision string `default:"auto" enum:"auto,fp32,bf16" env:"PRETRAIN_PRECISION" help:"What the encoder's convolutions multiply in: auto (bf16 only where this CPU runs it faster; stderr says which and why), fp32, or bf16 (bfloat16 inputs, float32 accumulation; head, loss, weight gradients, weights and optimizer stay float32). A resumed run keeps its checkpoint's."`
 	Log       string `placeholder:"FILE" env:"PRETRAIN_LOG" help:"JSON-lines log of every step and epoch (default OUT_DIR/log.jsonl)."`
 
 	PrintDefaults flagdefaults.Flag `help:"Print the default of every flag that has one, as shell assignments (--warmup-epochs 10 as WARMUP_EPOCHS=10), and exit."`
 
+	eng      *kern.Engine   // what the run computes with: --backend, --threads
 	prec     kern.Precision // --precision resolved on this CPU
 	precNote string         // why, or a warning
 
@@ -153,12 +155,10 @@ func run(args []string, stdout io.Writer) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	if c.Threads > 0 {
-		kern.SetThreads(c.Threads)
+	if c.eng, c.precNote, err = kern.New(kern.Options{Backend: c.Backend, Threads: c.Threads, Precision: c.Precision}); err != nil {
+		return err
 	}
-	if c.prec, c.precNote, err = kern.Active().Choose(c.Precision); err != nil {
-		return fmt.Errorf("--precision: %w", err)
-	}
+	c.prec = c.eng.Policy.Conv
 	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
 		return err
 	}
@@ -258,7 +258,7 @@ func trainer(c *cli) (*train.Trainer, error) {
 	switch {
 	case err != nil:
 	case c.Resume != "":
-		t, err = train.Resume(c.Resume, data, stream)
+		t, err = train.Resume(c.eng, c.Resume, data, stream)
 		if err == nil && t.Cfg.Objective == train.ObjectiveSupervised && t.Cfg.NumClasses() != len(r.ClassNames()) {
 			err = fmt.Errorf("%s: its classifier has %d classes, %s %d", c.Resume, t.Cfg.NumClasses(), c.Input, len(r.ClassNames()))
 			t.Close()
@@ -273,9 +273,9 @@ func trainer(c *cli) (*train.Trainer, error) {
 			fmt.Fprintf(os.Stderr, "pretrain: resumed %s at epoch %d step %d of %d (its settings apply)\n", c.Resume, t.Epoch, t.Step, t.Cfg.Epochs)
 		}
 	case stream != nil:
-		t, err = train.NewFromStream(cfg, stream)
+		t, err = train.NewFromStream(c.eng, cfg, stream)
 	default:
-		t, err = train.New(cfg, data)
+		t, err = train.New(c.eng, cfg, data)
 	}
 	if err != nil && stream != nil {
 		r.Close()
@@ -335,7 +335,7 @@ func loop(ctx context.Context, stop func(), t *train.Trainer, mon *train.Monitor
 	views := int64(t.Views())
 	bar := progress.New(progress.Stderr(), int64(t.GlobalStep()), int64(t.TotalSteps()), "views", views)
 	fmt.Fprintf(os.Stderr, "pretrain: %s, %d images, %d steps of %d views per epoch, %d epochs, stem %s, %s on the %s backend, %d threads\n",
-		t.Cfg.Objective, t.StepsPerEpoch()*t.Cfg.Batch, spe, views, t.Cfg.Epochs, t.Cfg.Stem, t.Cfg.Precision(), kern.Active().Name, kern.Threads())
+		t.Cfg.Objective, t.StepsPerEpoch()*t.Cfg.Batch, spe, views, t.Cfg.Epochs, t.Cfg.Stem, t.Cfg.Precision(), t.Enc.Eng.Backend().Name, t.Enc.Eng.Threads())
 	start, taken := time.Now(), 0
 	epochStart := time.Now()
 	knn, monSecs, monRuns := "", 0.0, 0 // the latest kNN accuracy, for the progress line

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/safetensors"
 	"github.com/simclr-go/simclr/pkg/version"
@@ -70,25 +71,25 @@ func (t *Trainer) state() model.State {
 // continue on data, or on stream when it is set, exactly where it stopped,
 // under the stored config. A stream must be the one the run started with
 // (the same augment command): the views of the steps taken are skipped.
-func Resume(path string, data Dataset, stream *Stream) (*Trainer, error) {
+func Resume(eng *kern.Engine, path string, data Dataset, stream *Stream) (*Trainer, error) {
 	f, err := safetensors.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	t, err := resume(f, data, stream)
+	t, err := resume(eng, f, data, stream)
 	if err != nil {
 		return nil, fmt.Errorf("resume from %s: %w", path, err)
 	}
 	return t, nil
 }
 
-func resume(f *safetensors.File, data Dataset, stream *Stream) (*Trainer, error) {
+func resume(eng *kern.Engine, f *safetensors.File, data Dataset, stream *Stream) (*Trainer, error) {
 	pos, err := readPosition(f.Metadata)
 	if err != nil {
 		return nil, err
 	}
 	// The config was checked by readPosition; the model is built only now.
-	t, err := newWithData(pos.cfg, data, stream)
+	t, err := newWithData(eng, pos.cfg, data, stream)
 	if err != nil {
 		return nil, err
 	}

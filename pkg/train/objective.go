@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/loss"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/nn"
@@ -40,18 +41,18 @@ type objective interface {
 	backward(n int) []float32
 }
 
-func newObjective(cfg Config, maxRows int) (objective, error) {
+func newObjective(eng *kern.Engine, cfg Config, maxRows int) (objective, error) {
 	switch cfg.Objective {
 	case ObjectiveSimCLR:
 		return &simclr{
-			head: model.NewHead(model.FeatureDim, cfg.ProjHidden, cfg.ProjOut, maxRows),
-			nt:   loss.NewNTXent(cfg.Tau, maxRows, cfg.ProjOut),
+			head: model.NewHead(model.FeatureDim, cfg.ProjHidden, cfg.ProjOut, maxRows, eng),
+			nt:   loss.NewNTXent(cfg.Tau, maxRows, cfg.ProjOut, eng),
 			dz:   make([]float32, maxRows*cfg.ProjOut),
 		}, nil
 	case ObjectiveSupervised:
 		k := cfg.NumClasses()
 		return &supervised{
-			fc:      nn.NewLinear("fc", model.FeatureDim, k),
+			fc:      nn.NewLinear("fc", model.FeatureDim, k, eng),
 			classes: k,
 			logits:  make([]float32, maxRows*k),
 			dfeat:   make([]float32, maxRows*model.FeatureDim),

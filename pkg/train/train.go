@@ -34,7 +34,7 @@ type Config struct {
 	ProjOut      int            `json:"proj_out"`
 	Seed         uint64         `json:"seed"`
 	Augment      augment.Config `json:"augment"`
-	// BF16 builds the encoder's convolutions in bf16 (kern.BF16): forward
+	// BF16 runs the encoder's convolutions in bf16 (kern.BF16): forward
 	// and input gradients multiply bfloat16 inputs with float32
 	// accumulation; the head, the loss, weight gradients, weights and
 	// optimizer stay float32.
@@ -60,7 +60,8 @@ func (c Config) Normalization() (mean, std [augment.Channels]float32) {
 	return mean, std
 }
 
-// Precision is what the encoder's convolutions multiply in.
+// Precision is what the encoder's convolutions multiply in: the engine a
+// run computes with has the policy kern.PolicyFor(Precision()).
 func (c Config) Precision() kern.Precision {
 	if c.BF16 {
 		return kern.BF16
@@ -110,9 +111,10 @@ type Trainer struct {
 // --random-init with the same seed gives the same encoder as New.
 const InitStream = 0x5eed
 
-// New builds a freshly initialised trainer that augments data in-process.
-func New(cfg Config, data Dataset) (*Trainer, error) {
-	t, err := newWithData(cfg, data, nil)
+// New builds a freshly initialised trainer that augments data in-process,
+// computed by eng's backend on its cores, in the config's precision.
+func New(eng *kern.Engine, cfg Config, data Dataset) (*Trainer, error) {
+	t, err := newWithData(eng, cfg, data, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -128,21 +130,22 @@ func (t *Trainer) init() {
 
 // newWithData builds an uninitialised trainer over data or, when stream is
 // set, over a view stream.
-func newWithData(cfg Config, data Dataset, stream *Stream) (*Trainer, error) {
+func newWithData(eng *kern.Engine, cfg Config, data Dataset, stream *Stream) (*Trainer, error) {
 	if err := cfg.validate(data, stream); err != nil {
 		return nil, err
 	}
-	obj, err := newObjective(cfg, 2*cfg.Batch)
+	eng = eng.WithPrecision(cfg.Precision())
+	obj, err := newObjective(eng, cfg, 2*cfg.Batch)
 	if err != nil {
 		return nil, err
 	}
 	rows := obj.views() * cfg.Batch
-	enc, err := model.NewEncoder(cfg.Stem, rows, cfg.Precision())
+	enc, err := model.NewEncoder(cfg.Stem, rows, eng)
 	if err != nil {
 		return nil, err
 	}
 	params := append(enc.Params(), obj.state().Params...)
-	opt, err := optim.New(cfg.Optimizer, params, cfg.Momentum, cfg.WeightDecay)
+	opt, err := optim.New(cfg.Optimizer, params, cfg.Momentum, cfg.WeightDecay, eng)
 	if err != nil {
 		return nil, err
 	}
