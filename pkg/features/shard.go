@@ -1,6 +1,7 @@
 package features
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -29,13 +30,13 @@ func NewShard(i, n int) (Shard, error) {
 	return Shard{i, n}, nil
 }
 
-// ParseShard parses "I/N", as String writes it.
+// ParseShard parses "I/N", as String writes it. Its errors do not repeat s.
 func ParseShard(s string) (Shard, error) {
 	is, ns, _ := strings.Cut(s, "/")
 	i, ierr := strconv.Atoi(is)
 	n, nerr := strconv.Atoi(ns)
 	if ierr != nil || nerr != nil {
-		return Shard{}, fmt.Errorf("%q: want I/N, shard I of N counted from 0 (0/4 to 3/4)", s)
+		return Shard{}, errors.New("want I/N, shard I of N counted from 0 (0/4 to 3/4)")
 	}
 	return NewShard(i, n)
 }
@@ -71,7 +72,7 @@ func ShardOf(md map[string]string) (s Shard, n int, ok bool, err error) {
 		return Shard{}, 0, false, nil
 	}
 	if s, err = ParseShard(v); err != nil {
-		return Shard{}, 0, true, fmt.Errorf("metadata %s: %w", MetaShard, err)
+		return Shard{}, 0, true, fmt.Errorf("metadata %s %q: %w", MetaShard, v, err)
 	}
 	if n, err = strconv.Atoi(md[MetaShardTableRows]); err != nil || n < 0 {
 		return Shard{}, 0, true, fmt.Errorf("metadata %s %q: want a row count", MetaShardTableRows, md[MetaShardTableRows])

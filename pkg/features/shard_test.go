@@ -41,12 +41,12 @@ func TestParseShard(t *testing.T) {
 		{"-1/3", Shard{}, "shard -1 of 3: want 0 to 2"},
 		{"0/0", Shard{}, "0 shards: want 1 to"},
 		{"1/-2", Shard{}, "-2 shards: want 1 to"},
-		{"a/3", Shard{}, `"a/3": want I/N`},
-		{"1", Shard{}, `"1": want I/N`},
-		{"1/", Shard{}, `"1/": want I/N`},
-		{"1/3/4", Shard{}, `"1/3/4": want I/N`},
-		{" 1/3", Shard{}, `" 1/3": want I/N`},
-		{"", Shard{}, `"": want I/N`},
+		{"a/3", Shard{}, "want I/N"},
+		{"1", Shard{}, "want I/N"},
+		{"1/", Shard{}, "want I/N"},
+		{"1/3/4", Shard{}, "want I/N"},
+		{" 1/3", Shard{}, "want I/N"},
+		{"", Shard{}, "want I/N"},
 	} {
 		got, err := ParseShard(tc.in)
 		switch {
