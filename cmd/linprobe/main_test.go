@@ -269,6 +269,7 @@ func TestBadSplits(t *testing.T) {
 	meta := map[string]string{features.MetaCheckpointSHA256: "aaaa", features.MetaSplit: "train"}
 	s3 := writeShards(t, dir, "train", 3, 4, meta, y, x)
 	s2 := writeShards(t, dir, "train", 2, 4, meta, y, x)
+	copies := writeShards(t, dir, "copy", 3, 4, meta, y, x)
 	ofOther := writeShards(t, dir, "other", 3, 4, map[string]string{features.MetaCheckpointSHA256: "bbbb", features.MetaSplit: "train"}, y, x)
 	ofTest := writeShards(t, dir, "test", 3, 4, map[string]string{features.MetaCheckpointSHA256: "aaaa", features.MetaSplit: "test"}, y, x)
 	plain := writeTable(t, dir, "plain.arrow", 4, meta, y, x)
@@ -281,7 +282,8 @@ func TestBadSplits(t *testing.T) {
 		{"a shard missing", []string{s3[0], s3[2]}, "shard 1/3 missing: 2 of the 3 shards given"},
 		{"the last shard missing", s3[:2], "shard 2/3 missing"},
 		{"shard counts differ", []string{s3[0], s2[1], s3[2]}, s2[1] + " is shard 1/2, but " + s3[0] + " is shard 0/3: different shard counts"},
-		{"a shard twice", []string{s3[0], s3[1], s3[1], s3[2]}, s3[1] + " is shard 1/3 again (as " + s3[1] + ")"},
+		{"a shard twice", []string{s3[0], s3[1], s3[1], s3[2]}, s3[1] + " given twice (shard 1/3)"},
+		{"a shard's copy", []string{s3[0], s3[1], copies[1], s3[2]}, copies[1] + " is shard 1/3 again (as " + s3[1] + ")"},
 		{"out of order", []string{s3[0], s3[2], s3[1]}, "shards out of order: " + s3[2] + " is shard 2/3 but comes in place 1; give them in order 0 to 2"},
 		{"a shard and a whole table", []string{plain, s3[1]}, s3[1] + " is shard 1/3, but " + plain + " is no shard"},
 		{"another checkpoint", []string{s3[0], ofOther[1], s3[2]}, s3[0] + " and " + ofOther[1] + ` come from different checkpoints (checkpoint_sha256 "aaaa" and "bbbb")`},

@@ -119,7 +119,10 @@ func CheckShards(tables []*Table) error {
 		if lo, hi := s.Rows(total); t.Len() != hi-lo {
 			return fmt.Errorf("%s: %d rows, but shard %s of %d rows holds %d (rows %d:%d)", t.Name, t.Len(), s, total, hi-lo, lo, hi)
 		}
-		if other, dup := seen[s.I]; dup {
+		switch other, dup := seen[s.I]; {
+		case dup && other == t.Name:
+			return fmt.Errorf("%s given twice (shard %s)", t.Name, s)
+		case dup:
 			return fmt.Errorf("%s is shard %s again (as %s)", t.Name, s, other)
 		}
 		seen[s.I] = t.Name
