@@ -294,7 +294,8 @@ func concat(tables []*features.Table) *features.Table {
 }
 
 // compatible checks that the test table can be scored by a probe trained on
-// the training table.
+// the training table; readSplit also checks each table of a split against
+// the split's first with it.
 func compatible(train, test *features.Table) error {
 	if test.Dim != train.Dim {
 		return fmt.Errorf("%s: feature width %d, but %s has %d", test.Name, test.Dim, train.Name, train.Dim)
