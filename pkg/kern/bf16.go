@@ -126,60 +126,6 @@ func (e *Engine) SgemmPairs(m, n, k int, a []uint32, lda int, transB bool, b []f
 		bf16: true, pairs: a, ldp: lda})
 }
 
-// block16 is block in bf16 mode. Both operands are always packed, since
-// they must be converted: A as row-major bf16 rows (the row kernel reads
-// them in place) or, transposed, as column panels; B as 32-column panels
-// of pairs.
-func (g *gemm) block16(s *scratch, i0, i1, j0, j1 int) {
-	for jc := j0; jc < j1; jc += nc {
-		nb := min(nc, j1-jc)
-		for pc := 0; pc < g.k; pc += kc {
-			kb := min(kc, g.k-pc)
-			kp := (kb + 1) / 2
-			add := pc > 0 || g.beta != 0
-			g.packB16(s, pc, kb, jc, nb)
-			for ic := i0; ic < i1; ic += mc {
-				mb := min(mc, i1-ic)
-				ar, ap := kp, 1
-				if g.pairs == nil {
-					ar, ap = g.packA16(s.a16[:], ic, mb, pc, kb)
-				} else if full := mb / mr * mr; full < mb {
-					// Given pairs are read in place; only the last, partial
-					// panel is copied out, zero-padded.
-					for r := 0; r < mr; r++ {
-						dst := s.a16[r*kp : (r+1)*kp]
-						if full+r >= mb {
-							clear(dst)
-							continue
-						}
-						copy(dst, g.pairs[(ic+full+r)*g.ldp+pc/2:])
-					}
-				}
-				for jr := 0; jr < nb; jr += nr {
-					b := s.b16[jr*kp:]
-					for ir := 0; ir < mb; ir += mr {
-						ci := (ic+ir)*g.ldc + jc + jr
-						rows, cols := min(mr, mb-ir), min(nr, nb-jr)
-						a, ar := s.a16[ir*kp:], ar
-						if g.pairs != nil {
-							a, ar = s.a16[:], kp
-							if rows == mr {
-								a, ar = g.pairs[(ic+ir)*g.ldp+pc/2:], g.ldp
-							}
-						}
-						if rows == mr && cols == nr {
-							g.be.tile16(kp, a, ar, ap, b, nr, g.c[ci:], g.ldc, add)
-							continue
-						}
-						g.be.tile16(kp, a, ar, ap, b, nr, s.tile[:], nr, false)
-						g.edge(s, ci, rows, cols, add)
-					}
-				}
-			}
-		}
-	}
-}
-
 // packA16 converts alpha*op(A)[i0:i0+mb, p0:p0+kb] to bf16 pairs and
 // returns the strides (per row, per pair) of the layout it chose: rows of
 // kp pairs for a row-major A, panels of mr rows for a transposed one. Rows

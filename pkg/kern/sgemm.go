@@ -119,15 +119,16 @@ type scratch struct {
 	a16   [mc * kc / 2]uint32 // bf16 pairs
 	b16   [kc / 2 * nc]uint32
 	col16 [kc / 2]uint32
+
+	floats floatOperands // the operands of the block being computed
+	pairs  pairOperands
 }
 
 // scratches keeps packing space for reuse.
 var scratches FreeList[scratch]
 
-// block computes rows [i0,i1) and columns [j0,j1) of C. B is always packed
-// (each panel serves every row of the strip), but the micro-kernel reads A
-// where it lies when it can (a whole tile, alpha 1): the skinny ResNet
-// GEMMs reuse each value of A too few times to repay packing it.
+// block computes rows [i0,i1) and columns [j0,j1) of C: the blocking loop
+// (loop) over the operands of the gemm's precision.
 func (g *gemm) block(i0, i1, j0, j1 int) {
 	if i0 >= i1 || j0 >= j1 {
 		return
@@ -141,68 +142,19 @@ func (g *gemm) block(i0, i1, j0, j1 int) {
 	}
 	s := scratches.Get()
 	defer scratches.Put(s)
+	// The operands live in the pooled scratch: on the stack they would
+	// escape through the generic loop and allocate on every call.
 	if g.bf16 {
-		g.block16(s, i0, i1, j0, j1)
+		s.pairs = pairOperands{g: g}
+		loop(g, &s.pairs, s, i0, i1, j0, j1)
+		s.pairs = pairOperands{}
 		return
 	}
-	packAll := g.alpha != 1
 	// A strip of few rows reuses each value of B too little to repay
 	// packing it: whole panels of a row-major B are then read in place.
-	inPlaceB := !g.transB && i1-i0 <= maxInPlaceBRows
-	for jc := j0; jc < j1; jc += nc {
-		nb := min(nc, j1-jc)
-		for pc := 0; pc < g.k; pc += kc {
-			kb := min(kc, g.k-pc)
-			add := pc > 0 || g.beta != 0
-			switch whole := nb / nr * nr; {
-			case !inPlaceB:
-				g.packB(s.b[:], pc, kb, jc, nb)
-			case whole < nb:
-				g.packB(s.b[:], pc, kb, jc+whole, nb-whole) // the edge panel
-			}
-			for ic := i0; ic < i1; ic += mc {
-				mb := min(mc, i1-ic)
-				edgeA := mb / mr * mr
-				switch {
-				case packAll:
-					g.packA(s.a[:], ic, mb, pc, kb)
-				case edgeA < mb:
-					g.packA(s.a[:], ic+edgeA, mb-edgeA, pc, kb)
-				}
-				for jr := 0; jr < nb; jr += nr {
-					cols := min(nr, nb-jr)
-					b, bp := s.b[jr*kb:], nr
-					switch {
-					case !inPlaceB:
-					case cols == nr:
-						b, bp = g.b[pc*g.ldb+jc+jr:], g.ldb
-					default:
-						b = s.b[:]
-					}
-					for ir := 0; ir < mb; ir += mr {
-						rows := min(mr, mb-ir)
-						a, ar, ap := s.a[:], 1, mr
-						switch {
-						case packAll:
-							a = s.a[ir*kb:]
-						case rows < mr:
-						case g.transA:
-							a, ap = g.a[pc*g.lda+ic+ir:], g.lda
-						default:
-							a, ar, ap = g.a[(ic+ir)*g.lda+pc:], g.lda, 1
-						}
-						ci := (ic+ir)*g.ldc + jc + jr
-						if rows == mr && cols == nr {
-							g.be.tile(kb, a, ar, ap, b, bp, g.c[ci:], g.ldc, add)
-							continue
-						}
-						g.be.tile(kb, a, ar, ap, b, bp, s.tile[:], nr, false)
-						g.edge(s, ci, rows, cols, add)
-					}
-				}
-			}
-		}
-	}
+	s.floats = floatOperands{g: g, packAll: g.alpha != 1, inPlaceB: !g.transB && i1-i0 <= maxInPlaceBRows}
+	loop(g, &s.floats, s, i0, i1, j0, j1)
+	s.floats = floatOperands{}
 }
 
 // edge copies the valid rows×cols part of an edge tile, computed into
