@@ -49,22 +49,70 @@ setting() {
 # which names a flag's default as the pipelines name settings (--warmup-epochs
 # is WARMUP_EPOCHS). The tool runs from the source (go run), so that the
 # defaults are known before the tools are built, for --help too.
-declare -A TOOL_DEFAULTS=() # "TOOL KEY" -> value; "TOOL" -> read
+declare -A TOOL_DEFAULTS=() # "TOOL KEY" -> value
+declare -A TOOL_KEYS=()     # "TOOL" -> its keys, in its order
 tool_setting() {
 	local tool=${1%%:*} key=${1#*:}
 	[[ $1 == *:* ]] || key=$2
-	if [[ ! -v TOOL_DEFAULTS[$tool] ]]; then
-		local out line k
-		out=$(cd "$ROOT" && go run "./cmd/$tool" --print-defaults) || die "cannot read $tool's defaults (go run ./cmd/$tool --print-defaults)"
-		while IFS= read -r line; do
-			[[ $line =~ ^[A-Z0-9_]+= ]] || die "$tool --print-defaults: not NAME=value: $line"
-			k=${line%%=*}
-			eval "TOOL_DEFAULTS[\"\$tool \$k\"]=${line#*=}" # the value is a shell word
-		done <<<"$out"
-		TOOL_DEFAULTS[$tool]=read
-	fi
+	tool_defaults "$tool"
 	[[ -v TOOL_DEFAULTS["$tool $key"] ]] || die "$tool --print-defaults has no $key"
 	setting "$2" "${TOOL_DEFAULTS["$tool $key"]}" "$3"
+}
+
+# tool_defaults TOOL reads `TOOL --print-defaults` into TOOL_DEFAULTS and
+# TOOL_KEYS, once.
+tool_defaults() {
+	local tool=$1 out line k
+	[[ -v TOOL_KEYS[$tool] ]] && return
+	out=$(cd "$ROOT" && go run "./cmd/$tool" --print-defaults) || die "cannot read $tool's defaults (go run ./cmd/$tool --print-defaults)"
+	TOOL_KEYS[$tool]=
+	while IFS= read -r line; do
+		[[ $line =~ ^[A-Z0-9_]+= ]] || die "$tool --print-defaults: not NAME=value: $line"
+		k=${line%%=*}
+		eval "TOOL_DEFAULTS[\"\$tool \$k\"]=${line#*=}" # the value is a shell word
+		TOOL_KEYS[$tool]+=" $k"
+	done <<<"$out"
+}
+
+# recipe_settings declares, as settings, every pretraining default that
+# the pipeline has not declared and that is no file name or monitor
+# setting: the optimizer, the head's widths and the augmentation
+# (OPTIMIZER, WEIGHT_DECAY, CROP_SCALE_MIN, BLUR, ...), so that a new
+# pretrain flag is a pipeline setting too. RECIPE lists them; AUGMENT_RECIPE
+# those that augment also takes (its preview shows the recipe's views).
+RECIPE=() AUGMENT_RECIPE=()
+recipe_settings() {
+	local k flag
+	tool_defaults pretrain
+	tool_defaults augment
+	for k in ${TOOL_KEYS[pretrain]}; do
+		[[ " ${SETTINGS[*]} " == *" $k "* || $k == OUT_DIR || $k == OBJECTIVE || $k == MONITOR_* ]] && continue
+		flag=${k,,}
+		setting "$k" "${TOOL_DEFAULTS["pretrain $k"]}" "pretraining recipe: pretrain --${flag//_/-}"
+		RECIPE+=("$k")
+		[[ -v TOOL_DEFAULTS["augment $k"] ]] && AUGMENT_RECIPE+=("$k")
+	done
+	return 0
+}
+
+# recipe_args NAME... prints the flags that give settings NAME... their
+# values, one per line (--crop-scale-min=0.2, --blur=false).
+recipe_args() {
+	local k flag
+	for k in "$@"; do
+		flag=${k,,}
+		printf -- '--%s=%s\n' "${flag//_/-}" "${!k}"
+	done
+}
+
+# recipe_changes NAME... prints " name=value" for each setting NAME that
+# is not pretrain's default: what a stage's manifest records of the
+# recipe, so that the manifests of runs by the defaults stay as they were.
+recipe_changes() {
+	local k
+	for k in "$@"; do
+		[[ ${!k} == "${TOOL_DEFAULTS["pretrain $k"]}" ]] || printf ' %s=%s' "${k,,}" "${!k}"
+	done
 }
 
 usage() {
@@ -237,13 +285,15 @@ stage_fetch() {
 
 # stage_preview OUT draws augment's grid of augmented training views.
 stage_preview() {
-	local out=$1 want="seed=$SEED"
+	local out=$1 want="seed=$SEED" aug
+	mapfile -t aug < <(recipe_args "${AUGMENT_RECIPE[@]}")
+	want+=$(recipe_changes "${AUGMENT_RECIPE[@]}")
 	if ! forced pretrain && fresh preview "$want" "$out" -- "$TRAIN"; then
 		say "preview: $out is up to date, skipped"
 		return
 	fi
 	say "preview: augmented views -> $out"
-	timed preview "$BIN_DIR/augment" "$TRAIN" --seed "$SEED" --preview "$out"
+	timed preview "$BIN_DIR/augment" "$TRAIN" --seed "$SEED" --preview "$out" "${aug[@]}"
 	done_with preview "$want"
 }
 
@@ -270,7 +320,7 @@ precision_setting() {
 stage_pretrain() {
 	local key=$1 dir=$2 objective=$3
 	local want="objective=$objective epochs=$EPOCHS batch=$BATCH lr=$LR warmup_epochs=$WARMUP_EPOCHS tau=${TAU-} stem=$STEM seed=$SEED limit=$LIMIT"
-	want+=$(precision_setting)
+	want+=$(precision_setting)$(recipe_changes "${RECIPE[@]}")
 	local final
 	final=$dir/$(printf '%s_epoch%03d.safetensors' "$objective" "$EPOCHS")
 	mkdir -p "$dir"
@@ -304,6 +354,7 @@ stage_pretrain() {
 		--lr "$LR" --warmup-epochs "$WARMUP_EPOCHS" ${TAU:+--tau "$TAU"} --stem "$STEM" --seed "$SEED"
 		--limit "$LIMIT" --save-every "$SAVE_EVERY" --max-steps "$MAX_STEPS" --threads "$THREADS")
 	args+=(--precision "$PRECISION")
+	mapfile -t -O "${#args[@]}" args < <(recipe_args "${RECIPE[@]}")
 	monitor_args
 	if [[ -n $newest ]]; then
 		say "$key: resuming from $newest"

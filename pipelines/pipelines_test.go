@@ -24,6 +24,22 @@ var from = map[string][2]string{
 // each setting of from, as the pipelines read it.
 func toolDefaults(t *testing.T) map[string]string {
 	t.Helper()
+	printed := printedDefaults(t)
+	defaults := map[string]string{}
+	for name, src := range from {
+		v, ok := printed[src[0]][src[1]]
+		if !ok {
+			t.Fatalf("%s --print-defaults has no %s", src[0], src[1])
+		}
+		defaults[name] = v
+	}
+	return defaults
+}
+
+// printedDefaults returns, for pretrain and linprobe, what `go run
+// ./cmd/TOOL --print-defaults` prints: NAME -> value.
+func printedDefaults(t *testing.T) map[string]map[string]string {
+	t.Helper()
 	for _, tool := range []string{"bash", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("no %s: %v", tool, err)
@@ -44,44 +60,57 @@ func toolDefaults(t *testing.T) map[string]string {
 			printed[tool][name] = value
 		}
 	}
-	defaults := map[string]string{}
-	for name, src := range from {
-		v, ok := printed[src[0]][src[1]]
-		if !ok {
-			t.Fatalf("%s --print-defaults has no %s", src[0], src[1])
-		}
-		defaults[name] = v
+	return printed
+}
+
+// shownDefaults returns the settings pipeline's --help lists, NAME ->
+// default.
+func shownDefaults(t *testing.T, pipeline string) map[string]string {
+	t.Helper()
+	if msg, err := exec.Command("bash", "-n", pipeline).CombinedOutput(); err != nil {
+		t.Fatalf("bash -n %s: %v\n%s", pipeline, err, msg)
 	}
-	return defaults
+	help, err := exec.Command("bash", pipeline, "--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s --help: %v\n%s", pipeline, err, help)
+	}
+	// --flag   NAME   help (default: VALUE)
+	setting := regexp.MustCompile(`(?m)^  --[a-z0-9-]+ +([A-Z0-9_]+) .*\(default: (.*)\)$`)
+	shown := map[string]string{}
+	for _, m := range setting.FindAllStringSubmatch(string(help), -1) {
+		shown[m[1]] = m[2]
+	}
+	return shown
 }
 
 // The pipelines take these defaults from the tools, and their --help shows
 // them.
 func TestDefaultsFromTheTools(t *testing.T) {
 	defaults := toolDefaults(t)
-	// --flag   NAME   help (default: VALUE)
-	setting := regexp.MustCompile(`(?m)^  --[a-z0-9-]+ +([A-Z0-9_]+) .*\(default: (.*)\)$`)
 	for _, tc := range []struct {
 		pipeline string
 		without  string // a setting of from that it does not have
 	}{{"simclr-cifar10.sh", ""}, {"baselines.sh", "TAU"}} {
-		if msg, err := exec.Command("bash", "-n", tc.pipeline).CombinedOutput(); err != nil {
-			t.Errorf("bash -n %s: %v\n%s", tc.pipeline, err, msg)
-			continue
-		}
-		help, err := exec.Command("bash", tc.pipeline, "--help").CombinedOutput()
-		if err != nil {
-			t.Errorf("%s --help: %v\n%s", tc.pipeline, err, help)
-			continue
-		}
-		shown := map[string]string{}
-		for _, m := range setting.FindAllStringSubmatch(string(help), -1) {
-			shown[m[1]] = m[2]
-		}
+		shown := shownDefaults(t, tc.pipeline)
 		for name, want := range defaults {
 			if v, ok := shown[name]; name != tc.without && (!ok || v != want) {
-				t.Errorf("%s --help: %s default %q, want %s's %q\n%s", tc.pipeline, name, v, from[name][0], want, help)
+				t.Errorf("%s --help: %s default %q, want %s's %q", tc.pipeline, name, v, from[name][0], want)
 			}
+		}
+	}
+}
+
+// Every pretraining setting of the recipe (all of pretrain's defaults but
+// its file names, objective and monitor) is a setting of the main
+// pipeline, with pretrain's default.
+func TestRecipeSettings(t *testing.T) {
+	shown := shownDefaults(t, "simclr-cifar10.sh")
+	for name, want := range printedDefaults(t)["pretrain"] {
+		if name == "OUT_DIR" || name == "OBJECTIVE" || strings.HasPrefix(name, "MONITOR_") {
+			continue
+		}
+		if v, ok := shown[name]; !ok || v != want {
+			t.Errorf("simclr-cifar10.sh --help: %s default %q, want pretrain's %q", name, v, want)
 		}
 	}
 }

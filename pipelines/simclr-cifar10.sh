@@ -26,7 +26,7 @@ resumes from its newest checkpoint; changing its settings mid-run is refused
 common_settings simclr-cifar10
 tool_setting pretrain EPOCHS "pretraining epochs"
 tool_setting pretrain BATCH "images per pretraining step"
-tool_setting pretrain LR "peak learning rate (Adam)"
+tool_setting pretrain LR "peak learning rate"
 tool_setting pretrain WARMUP_EPOCHS "epochs of linear warmup before the cosine decay"
 tool_setting pretrain TAU "NT-Xent temperature"
 tool_setting pretrain STEM "encoder stem: imagenet or cifar"
@@ -37,6 +37,7 @@ tool_setting pretrain SAVE_EVERY "save a checkpoint every N epochs"
 setting EVAL_LIMIT 0 "extract and probe the first N images of each split (0: all)"
 setting KNN 200 "neighbours of the kNN classifier (0: off)"
 tool_setting linprobe:EPOCHS PROBE_EPOCHS "epochs of the linear probe"
+recipe_settings
 parse_args "$@"
 setup
 TIMED_STAGES=(fetch preview pretrain extract probe)

@@ -38,6 +38,7 @@ import (
 	"github.com/simclr-go/simclr/pkg/atomicfile"
 	"github.com/simclr-go/simclr/pkg/augment"
 	"github.com/simclr-go/simclr/pkg/flagcheck"
+	"github.com/simclr-go/simclr/pkg/flagdefaults"
 	"github.com/simclr-go/simclr/pkg/train"
 )
 
@@ -68,16 +69,20 @@ type cli struct {
 	PreviewViews  int    `default:"6" help:"Views per image in the preview grid."`
 	PreviewScale  int    `default:"4" help:"Enlargement of the preview's pixels."`
 
+	PrintDefaults flagdefaults.Flag `help:"Print the default of every flag that has one, as shell assignments (--crop-scale-min 0.08 as CROP_SCALE_MIN=0.08), and exit."`
+
 	augment.Flags `embed:""`
 }
 
-func parse(args []string) (*cli, error) {
+// parse reads the command line; after --print-defaults it returns
+// flagdefaults.ErrPrinted.
+func parse(args []string, stdout io.Writer) (*cli, error) {
 	var c cli
 	p, err := kong.New(&c, kong.Name("augment"),
 		kong.Description("Write SimCLR views of an image table as an Arrow IPC stream: "+
 			"per record batch, the views of --batch images, view-major (rows i and i+batch are a pair), "+
 			"with columns index, label, image, view and epoch."),
-		augment.FlagVars(), kong.Vars{"batch": strconv.Itoa(train.DefaultConfig().Batch)})
+		augment.FlagVars(), kong.Vars{"batch": strconv.Itoa(train.DefaultConfig().Batch)}, kong.Writers(stdout, os.Stderr))
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +110,10 @@ func parse(args []string) (*cli, error) {
 }
 
 func run(args []string, stdout io.Writer) error {
-	c, err := parse(args)
+	c, err := parse(args, stdout)
+	if errors.Is(err, flagdefaults.ErrPrinted) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

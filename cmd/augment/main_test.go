@@ -328,7 +328,7 @@ func TestBadInput(t *testing.T) {
 
 // Without --batch, augment writes the batches pretrain takes by default.
 func TestDefaultBatchIsPretrains(t *testing.T) {
-	c, err := parse(nil)
+	c, err := parse(nil, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

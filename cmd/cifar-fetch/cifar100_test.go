@@ -198,7 +198,7 @@ func TestCIFAR100ThroughTheStages(t *testing.T) {
 	if err := json.Unmarshal([]byte(md[arrowio.MetaChannelMean]), &mean); err != nil {
 		t.Fatal(err)
 	}
-	_, source, err := trainpkg.LoadEncoder(ckpt, "", 1, kern.FP32)
+	_, source, err := trainpkg.LoadEncoder(kern.Default(), ckpt, "", 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func encoder(c *cli) (*model.Encoder, train.Source, map[string]string, error) {
 	if c.RandomInit {
 		checkpoint = ""
 	}
-	enc, src, err := train.OpenEncoder(checkpoint, c.Stem, c.Seed, 1, kern.FP32)
+	enc, src, err := train.OpenEncoder(kern.Default(), checkpoint, c.Stem, c.Seed, 1)
 	if err != nil {
 		return nil, src, nil, err
 	}

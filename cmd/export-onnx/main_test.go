@@ -24,7 +24,7 @@ import (
 // --random-init with that seed, and the model says which file it came from.
 func TestCheckpointAndRandomInit(t *testing.T) {
 	dir := t.TempDir()
-	enc, err := model.NewEncoder(model.StemCIFAR, 1, kern.FP32)
+	enc, err := model.NewEncoder(model.StemCIFAR, 1, kern.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

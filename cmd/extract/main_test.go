@@ -1,25 +1,30 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow"
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
 	"github.com/simclr-go/simclr/pkg/cifar/cifartest"
 	"github.com/simclr-go/simclr/pkg/features"
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/safetensors"
 	"github.com/simclr-go/simclr/pkg/train"
 )
 
-// writeImages writes n small synthetic images as an image table and returns
-// its path.
-func writeImages(t *testing.T, n int) string {
-	t.Helper()
+// images returns n small synthetic images.
+func images(n int) arrowio.ImageBatch {
 	b := arrowio.ImageBatch{Index: make([]int32, n), Label: make([]uint8, n), Pixels: make([]uint8, n*arrowio.ImageSize)}
 	for i := range n {
 		b.Index[i], b.Label[i] = int32(10+i), uint8(i%10)
@@ -27,7 +32,47 @@ func writeImages(t *testing.T, n int) string {
 			b.Pixels[i*arrowio.ImageSize+j] = uint8(j*(i+1) + j/1024*70)
 		}
 	}
-	return cifartest.WriteTable(t, b)
+	return b
+}
+
+// writeImages writes n small synthetic images as an image table and returns
+// its path.
+func writeImages(t *testing.T, n int) string {
+	t.Helper()
+	return cifartest.WriteTable(t, images(n))
+}
+
+// writeBatched writes n small synthetic images as an image table of record
+// batches of step rows, an IPC file (or a stream), and returns its path.
+func writeBatched(t *testing.T, n, step int, file bool) string {
+	t.Helper()
+	b, path := images(n), filepath.Join(t.TempDir(), "images.arrow")
+	schema := arrowio.ImageSchema(map[string]string{arrowio.MetaSplit: "test"})
+	var w *arrowio.RecordWriter
+	var err error
+	if file {
+		w, err = arrowio.CreateIPC(path, schema, arrowio.WriteOptions{AsGiven: true})
+	} else {
+		var f *os.File
+		if f, err = os.Create(path); err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		w, err = arrowio.NewIPCWriter(f, path, schema, arrowio.WriteOptions{AsGiven: true})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lo := 0; lo < n; lo += step {
+		hi := min(lo+step, n)
+		if err := w.Write(hi-lo, arrow.Int32Traits.CastToBytes(b.Index[lo:hi]), b.Label[lo:hi], b.Pixels[lo*arrowio.ImageSize:hi*arrowio.ImageSize]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func TestLimit(t *testing.T) {
@@ -68,6 +113,110 @@ func TestLimit(t *testing.T) {
 			// on the rows around it.
 			if !slices.Equal(got.Features, all.Features[:tc.rows*all.Dim]) {
 				t.Errorf("features differ from the first %d rows of the whole table's", tc.rows)
+			}
+		})
+	}
+}
+
+// The shards of every count, concatenated in order, are the unsharded table
+// bit for bit: every column, and the metadata but for the shard's own keys.
+// The record batches of 3 rows make shards begin and end inside them, and
+// --batch 2 forward passes inside those.
+func TestShards(t *testing.T) {
+	in, dir := writeBatched(t, 20, 3, true), t.TempDir()
+	extractTo := func(name string, args ...string) *features.Table {
+		t.Helper()
+		out := filepath.Join(dir, name)
+		if err := run(append([]string{"--random-init", "--threads", "1", "--batch", "2", "--limit", "17", in, "-o", out}, args...)); err != nil {
+			t.Fatalf("extract %v: %v", args, err)
+		}
+		tab, err := features.ReadAll(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tab
+	}
+	bytesOf := func(tabs ...*features.Table) (index, label, feature []byte) {
+		for _, tab := range tabs {
+			index = append(index, arrow.Int32Traits.CastToBytes(tab.Index)...)
+			label = append(label, tab.Label...)
+			feature = append(feature, arrow.Float32Traits.CastToBytes(tab.Features)...)
+		}
+		return index, label, feature
+	}
+	whole := extractTo("whole.arrow")
+	wantIndex, wantLabel, wantFeature := bytesOf(whole)
+	for _, n := range []int{1, 2, 3, 7} {
+		t.Run(fmt.Sprintf("%d shards", n), func(t *testing.T) {
+			shards := make([]*features.Table, n)
+			for i := range n {
+				args := []string{"--shard", fmt.Sprintf("%d/%d", i, n)}
+				switch n {
+				case 2: // --shard wins over --shards
+					args = append(args, "--shards", "5")
+				case 3: // as in a pod of a Kubernetes Indexed Job
+					t.Setenv("JOB_COMPLETION_INDEX", strconv.Itoa(i))
+					args = []string{"--shards", "3"}
+				}
+				shards[i] = extractTo(fmt.Sprintf("%d-of-%d.arrow", i, n), args...)
+				md := shards[i].Metadata
+				if lo, hi := (features.Shard{I: i, N: n}).Rows(17); md[features.MetaShard] != fmt.Sprintf("%d/%d", i, n) ||
+					md[features.MetaShardRows] != fmt.Sprintf("%d:%d", lo, hi) || md[features.MetaShardTableRows] != "17" {
+					t.Errorf("shard %d/%d: metadata %v", i, n, md)
+				}
+				for _, k := range []string{features.MetaShard, features.MetaShardRows, features.MetaShardTableRows} {
+					delete(md, k)
+				}
+				if !maps.Equal(md, whole.Metadata) {
+					t.Errorf("shard %d/%d: metadata %v, want the unsharded table's %v", i, n, md, whole.Metadata)
+				}
+			}
+			index, label, feature := bytesOf(shards...)
+			if !bytes.Equal(index, wantIndex) || !bytes.Equal(label, wantLabel) || !bytes.Equal(feature, wantFeature) {
+				t.Errorf("the shards concatenated differ from the unsharded table: index %v, want %v", shards[0].Index, whole.Index)
+			}
+		})
+	}
+}
+
+// Bad shard flags and inputs that cannot be sharded are refused, naming the
+// flag or variable, before anything is written.
+func TestBadShards(t *testing.T) {
+	file, stream := writeBatched(t, 5, 2, true), writeBatched(t, 5, 2, false)
+	for _, tc := range []struct {
+		args  []string
+		index string // JOB_COMPLETION_INDEX; "": unset
+		want  string
+	}{
+		{[]string{"--shard", "3/3"}, "", "--shard 3/3: shard 3 of 3: want 0 to 2"},
+		{[]string{"--shard=-1/3"}, "", "--shard -1/3: shard -1 of 3: want 0 to 2"},
+		{[]string{"--shard", "0/0"}, "", "--shard 0/0: 0 shards: want 1 to"},
+		{[]string{"--shard", "x/3"}, "", "--shard x/3: want I/N, shard I of N counted from 0"},
+		{[]string{"--shard", "2"}, "", "--shard 2: want I/N"},
+		{[]string{"--shards=-1"}, "", "--shards -1: want 0 to"},
+		{[]string{"--shards", "3"}, "", "--shards 3: JOB_COMPLETION_INDEX is not set (a Kubernetes Indexed Job sets it in each pod); elsewhere give --shard I/3"},
+		{[]string{"--shards", "3"}, "3", `--shards 3: JOB_COMPLETION_INDEX="3": want a shard index 0 to 2`},
+		{[]string{"--shards", "3"}, "one", `--shards 3: JOB_COMPLETION_INDEX="one": want a shard index 0 to 2`},
+		{[]string{"--shard", "0/6"}, "", "--shard 0/6: 6 shards of the input's 5 rows would leave some empty; use at most 5"},
+		{[]string{"--shard", "0/4", "--limit", "3"}, "", "--shard 0/4: 4 shards of the input's 3 rows would leave some empty; use at most 3"},
+		{[]string{"--shard", "0/2", stream}, "", "--shard 0/2: the input " + stream + " is an IPC stream, whose rows are counted only at its end; give an IPC file"},
+	} {
+		t.Run(strings.Join(tc.args, " ")+" "+tc.index, func(t *testing.T) {
+			t.Setenv("JOB_COMPLETION_INDEX", tc.index)
+			if tc.index == "" {
+				os.Unsetenv("JOB_COMPLETION_INDEX")
+			}
+			out := filepath.Join(t.TempDir(), "f.arrow")
+			args := append([]string{"--random-init", "--threads", "1", "-o", out}, tc.args...)
+			if !slices.Contains(args, stream) {
+				args = append(args, file)
+			}
+			err := run(args)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("%s written", out)
 			}
 		})
 	}
@@ -167,7 +316,7 @@ func TestNormalization(t *testing.T) {
 	// of a run over the table with statistics.
 	cfg := train.DefaultConfig()
 	cfg.Batch, cfg.Mean, cfg.Std = 4, []float32{0.3, 0.4, 0.5}, []float32{0.2, 0.25, 0.3}
-	tr, err := train.New(cfg, train.Dataset{Pixels: b.Pixels, Index: b.Index, Label: b.Label})
+	tr, err := train.New(kern.Default(), cfg, train.Dataset{Pixels: b.Pixels, Index: b.Index, Label: b.Label})
 	if err != nil {
 		t.Fatal(err)
 	}

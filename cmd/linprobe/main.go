@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -31,7 +33,13 @@ stream, "-" for standard input, as written by extract), trains Linear(D, C)
 on the training features and reports top-1 accuracy, per-class accuracy and
 the confusion matrix on the test features, on standard output and, with
 --report, as JSON with the metadata of both inputs (which checkpoint, which
-epoch).
+epoch, which files).
+
+--train and --test each take several files, the flag repeated or the files
+separated by commas: their tables are concatenated in the order given,
+after checks that they hold features of the same width, classes and
+checkpoint. The tables of extract --shard must be all the shards of one
+table, given in order 0 to N-1.
 
 Protocol: nn.Linear initialisation, cross-entropy, SGD with Nesterov
 momentum and no weight decay, batches reshuffled every epoch, learning rate
@@ -54,19 +62,20 @@ the first two principal components of the test features, each feature
 standardised with their own mean and standard deviation, coloured by class.`
 
 type cli struct {
-	Train       string  `required:"" placeholder:"FILE" env:"LINPROBE_TRAIN" help:"Feature table of the training set (- for standard input)."`
-	Test        string  `required:"" placeholder:"FILE" env:"LINPROBE_TEST" help:"Feature table of the test set (- for standard input)."`
-	Epochs      int     `default:"${epochs}" env:"LINPROBE_EPOCHS" help:"Training epochs."`
-	BatchSize   int     `default:"${batch_size}" env:"LINPROBE_BATCH_SIZE" help:"Rows per SGD step."`
-	LR          float64 `name:"lr" default:"${lr}" env:"LINPROBE_LR" help:"Initial learning rate, decayed to 0 along a cosine."`
-	Momentum    float64 `default:"${momentum}" env:"LINPROBE_MOMENTUM" help:"Nesterov momentum."`
-	Standardize bool    `default:"${standardize}" negatable:"" env:"LINPROBE_STANDARDIZE" help:"Standardise each feature with the training set's mean and standard deviation (default on)."`
-	Seed        uint64  `default:"${seed}" env:"LINPROBE_SEED" help:"Seed of the initial weights and the shuffles."`
-	KNN         int     `name:"knn" placeholder:"K" env:"LINPROBE_KNN" help:"Also report the weighted kNN accuracy with K neighbours (200 is usual; 0: off)."`
-	KNNTemp     float64 `name:"knn-temperature" default:"${knn_temperature}" env:"LINPROBE_KNN_TEMPERATURE" help:"Temperature of the kNN vote weights exp(sim/T)."`
-	Report      string  `placeholder:"FILE" env:"LINPROBE_REPORT" help:"Also write the results as JSON to FILE."`
-	Map         string  `placeholder:"FILE" env:"LINPROBE_MAP" help:"Also draw the test features' first two principal components (of the standardised features), coloured by class, as a PNG to FILE."`
-	Threads     int     `env:"LINPROBE_THREADS" help:"CPU cores to use (0: all)."`
+	Train       []string `required:"" placeholder:"FILE" env:"LINPROBE_TRAIN" help:"Feature table of the training set (- for standard input), or several (the flag repeated, or comma-separated), concatenated in order."`
+	Test        []string `required:"" placeholder:"FILE" env:"LINPROBE_TEST" help:"Feature table of the test set (- for standard input), or several, as --train."`
+	Epochs      int      `default:"${epochs}" env:"LINPROBE_EPOCHS" help:"Training epochs."`
+	BatchSize   int      `default:"${batch_size}" env:"LINPROBE_BATCH_SIZE" help:"Rows per SGD step."`
+	LR          float64  `name:"lr" default:"${lr}" env:"LINPROBE_LR" help:"Initial learning rate, decayed to 0 along a cosine."`
+	Momentum    float64  `default:"${momentum}" env:"LINPROBE_MOMENTUM" help:"Nesterov momentum."`
+	Standardize bool     `default:"${standardize}" negatable:"" env:"LINPROBE_STANDARDIZE" help:"Standardise each feature with the training set's mean and standard deviation (default on)."`
+	Seed        uint64   `default:"${seed}" env:"LINPROBE_SEED" help:"Seed of the initial weights and the shuffles."`
+	KNN         int      `name:"knn" placeholder:"K" env:"LINPROBE_KNN" help:"Also report the weighted kNN accuracy with K neighbours (200 is usual; 0: off)."`
+	KNNTemp     float64  `name:"knn-temperature" default:"${knn_temperature}" env:"LINPROBE_KNN_TEMPERATURE" help:"Temperature of the kNN vote weights exp(sim/T)."`
+	Report      string   `placeholder:"FILE" env:"LINPROBE_REPORT" help:"Also write the results as JSON to FILE."`
+	Map         string   `placeholder:"FILE" env:"LINPROBE_MAP" help:"Also draw the test features' first two principal components (of the standardised features), coloured by class, as a PNG to FILE."`
+	Threads     int      `env:"LINPROBE_THREADS" help:"CPU cores to use (0: all)."`
+	Backend     string   `default:"auto" env:"LINPROBE_BACKEND" help:"Compute backend: auto (the best this CPU runs), or one it runs: avx512, avx2, generic (portable Go)."`
 
 	PrintDefaults flagdefaults.Flag `help:"Print the default of every flag that has one, as shell assignments (--epochs 90 as EPOCHS=90), and exit."`
 }
@@ -124,8 +133,14 @@ func parse(args []string, stdout io.Writer) (*cli, error) {
 // evaluate measures the features, writing the readable results to stdout
 // and, when progress is not nil, the training loss of each epoch to it.
 func (c *cli) evaluate(stdout, progress io.Writer) error {
-	if c.Train == "-" && c.Test == "-" {
-		return errors.New("only one of --train and --test can be standard input")
+	stdin := 0
+	for _, path := range slices.Concat(c.Train, c.Test) {
+		if path == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return errors.New("only one --train or --test file can be standard input")
 	}
 	if err := c.validate(); err != nil {
 		return err
@@ -133,15 +148,16 @@ func (c *cli) evaluate(stdout, progress io.Writer) error {
 	if err := atomicfile.Clean(os.Stderr, "linprobe", c.Report, c.Map); err != nil {
 		return err
 	}
-	if c.Threads > 0 {
-		kern.SetThreads(c.Threads)
-	}
-	start := time.Now()
-	train, err := readTable(c.Train)
+	eng, _, err := kern.New(kern.Options{Backend: c.Backend, Threads: c.Threads})
 	if err != nil {
 		return err
 	}
-	test, err := readTable(c.Test)
+	start := time.Now()
+	train, err := readSplit(c.Train)
+	if err != nil {
+		return err
+	}
+	test, err := readSplit(c.Test)
 	if err != nil {
 		return err
 	}
@@ -152,14 +168,14 @@ func (c *cli) evaluate(stdout, progress io.Writer) error {
 	rep.Seconds.Read = time.Since(start).Seconds()
 
 	if c.Map != "" { // first: it is quick, and a bad path fails at once
-		if err := drawMap(c.Map, test); err != nil {
+		if err := drawMap(eng, c.Map, test); err != nil {
 			return err
 		}
 	}
 
 	if c.KNN != 0 { // first, so that bad kNN arguments fail before the training
 		t := time.Now()
-		pred, err := linprobe.KNN(train.Features, train.Label, test.Features, train.Dim, len(train.ClassNames), c.KNN, c.KNNTemp)
+		pred, err := linprobe.KNN(eng, train.Features, train.Label, test.Features, train.Dim, len(train.ClassNames), c.KNN, c.KNNTemp)
 		if err != nil {
 			return fmt.Errorf("kNN: %w", err)
 		}
@@ -177,7 +193,7 @@ func (c *cli) evaluate(stdout, progress io.Writer) error {
 		}
 	}
 	t := time.Now()
-	probe, err := linprobe.Train(train.Features, train.Label, train.Dim, len(train.ClassNames), cfg)
+	probe, err := linprobe.Train(eng, train.Features, train.Label, train.Dim, len(train.ClassNames), cfg)
 	if err != nil {
 		return fmt.Errorf("linear probe: %w", err)
 	}
@@ -222,8 +238,66 @@ func readTable(path string) (*features.Table, error) {
 	return t, nil
 }
 
+// readSplit reads the feature tables of one split and concatenates them in
+// the order given, checking that they come from the same encoder and, when
+// they are shards, that they are all the shards of one table, in order.
+func readSplit(paths []string) (*features.Table, error) {
+	tables := make([]*features.Table, len(paths))
+	for k, path := range paths {
+		t, err := readTable(path)
+		if err != nil {
+			return nil, err
+		}
+		if k > 0 {
+			if err := compatible(tables[0], t); err != nil {
+				return nil, err
+			}
+			// Within a split, also the split and the precision, where
+			// both tables say: the whole table has one of each.
+			for _, key := range []string{features.MetaSplit, features.MetaPrecision} {
+				if a, b := tables[0].Metadata[key], t.Metadata[key]; a != "" && b != "" && a != b {
+					return nil, fmt.Errorf("%s: %s %q, but %s has %q", t.Name, key, b, tables[0].Name, a)
+				}
+			}
+		}
+		tables[k] = t
+	}
+	if err := features.CheckShards(tables); err != nil {
+		return nil, err
+	}
+	if len(tables) == 1 {
+		return tables[0], nil
+	}
+	return concat(tables), nil
+}
+
+// concat joins the rows of tables, in order, into one table named after
+// them all, with the first one's metadata but for the shard keys: the
+// whole is no shard.
+func concat(tables []*features.Table) *features.Table {
+	names, rows := make([]string, len(tables)), 0
+	for k, t := range tables {
+		names[k], rows = t.Name, rows+t.Len()
+	}
+	first := tables[0]
+	all := &features.Table{
+		Name: strings.Join(names, " + "), Dim: first.Dim, ClassNames: first.ClassNames, Metadata: maps.Clone(first.Metadata),
+		Index: make([]int32, 0, rows), Label: make([]uint8, 0, rows), Features: make([]float32, 0, rows*first.Dim),
+	}
+	for _, key := range []string{features.MetaShard, features.MetaShardRows, features.MetaShardTableRows} {
+		delete(all.Metadata, key)
+	}
+	for _, t := range tables {
+		all.Index = append(all.Index, t.Index...)
+		all.Label = append(all.Label, t.Label...)
+		all.Features = append(all.Features, t.Features...)
+	}
+	return all
+}
+
 // compatible checks that the test table can be scored by a probe trained on
-// the training table.
+// the training table; readSplit also checks each table of a split against
+// the split's first with it.
 func compatible(train, test *features.Table) error {
 	if test.Dim != train.Dim {
 		return fmt.Errorf("%s: feature width %d, but %s has %d", test.Name, test.Dim, train.Name, train.Dim)

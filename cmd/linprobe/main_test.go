@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,7 +85,7 @@ func TestDefaults(t *testing.T) {
 		name, value, _ := strings.Cut(line, "=")
 		flags = append(flags, "--"+strings.ToLower(strings.ReplaceAll(name, "_", "-"))+"="+value)
 	}
-	if given := mustParse(t, flags...); *given != *c {
+	if given := mustParse(t, flags...); !reflect.DeepEqual(given, c) {
 		t.Errorf("%v gives\n%+v, want the defaults\n%+v", flags, *given, *c)
 	}
 
@@ -91,6 +94,20 @@ func TestDefaults(t *testing.T) {
 	if c.Seed != 7 || c.Standardize || c.KNN != 200 {
 		t.Errorf("LINPROBE_SEED=7 --no-standardize --knn 200 parsed as %+v", *c)
 	}
+}
+
+// readReport reads the report --report wrote to path, and returns it and its JSON.
+func readReport(t *testing.T, path string) (*report, []byte) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return &rep, data
 }
 
 func TestRun(t *testing.T) {
@@ -128,14 +145,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("progress %q", progress.String())
 	}
 
-	data, err := os.ReadFile(reportPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep report
-	if err := json.Unmarshal(data, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep, data := readReport(t, reportPath)
 	if rep.Probe.Top1 != 1 || rep.KNN == nil || rep.KNN.Top1 != 1 || rep.Probe.Epochs != 10 || !rep.Probe.Standardize {
 		t.Errorf("report %s", data)
 	}
@@ -176,7 +186,8 @@ func TestRunErrors(t *testing.T) {
 		{"checkpoints differ", []string{"--train", ckptA, "--test", ckptB}, `come from different checkpoints (checkpoint_sha256 "aaaa" and "bbbb")`},
 		{"random encoders differ", []string{"--train", seed0, "--test", seed1}, `(checkpoint "random-init seed 0" and "random-init seed 1")`},
 		{"missing", []string{"--train", filepath.Join(dir, "nope.arrow"), "--test", good}, "nope.arrow: no such file"},
-		{"two stdins", []string{"--train", "-", "--test", "-"}, "only one of --train and --test"},
+		{"two stdins", []string{"--train", "-", "--test", "-"}, "only one --train or --test file can be standard input"},
+		{"two stdins in a split", []string{"--train", "-", "--train", "-", "--test", good}, "only one --train or --test file can be standard input"},
 		{"k too large", []string{"--train", good, "--test", good, "--knn", "301"}, "kNN: k = 301, want 1 to the 300 training rows"},
 		{"negative k", []string{"--train", good, "--test", good, "--knn=-1"}, "--knn -1: want 0 to 1000000"},
 		{"zero temperature", []string{"--train", good, "--test", good, "--knn", "5", "--knn-temperature", "0"}, "--knn-temperature 0: want above 0"},
@@ -184,6 +195,107 @@ func TestRunErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := mustParse(t, tc.args...).evaluate(&bytes.Buffer{}, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// writeShards writes the rows y, x as n shard tables, as extract --shard
+// writes them, and returns their paths in order.
+func writeShards(t *testing.T, dir, name string, n, dim int, meta map[string]string, y []uint8, x []float32) []string {
+	t.Helper()
+	paths := make([]string, n)
+	for i := range n {
+		s := features.Shard{I: i, N: n}
+		md := maps.Clone(meta)
+		s.SetMetadata(md, len(y))
+		lo, hi := s.Rows(len(y))
+		paths[i] = writeTable(t, dir, fmt.Sprintf("%s-%d-of-%d.arrow", name, i, n), dim, md, y[lo:hi], x[lo*dim:hi*dim])
+	}
+	return paths
+}
+
+// A probe over the shards of each split gives the figures of a probe over
+// the whole tables, and its report lists the files.
+func TestShardedSplits(t *testing.T) {
+	dir := t.TempDir()
+	meta := map[string]string{features.MetaCheckpointSHA256: "0123456789abcdef0123", features.MetaSplit: "train"}
+	y, x := separable(600, 8, 1)
+	train := writeTable(t, dir, "train.arrow", 8, meta, y, x)
+	trainShards := writeShards(t, dir, "train", 3, 8, meta, y, x)
+	meta[features.MetaSplit] = "test"
+	ty, tx := separable(200, 8, 2)
+	test := writeTable(t, dir, "test.arrow", 8, meta, ty, tx)
+	testShards := writeShards(t, dir, "test", 2, 8, meta, ty, tx)
+
+	probe := func(args ...string) (*report, string) {
+		t.Helper()
+		path := filepath.Join(dir, "report.json")
+		var out bytes.Buffer
+		if err := mustParse(t, append(args, "--epochs", "3", "--knn", "10", "--report", path)...).evaluate(&out, nil); err != nil {
+			t.Fatal(err)
+		}
+		rep, _ := readReport(t, path)
+		return rep, out.String()
+	}
+	whole, _ := probe("--train", train, "--test", test)
+	// --train repeated, --test a comma list.
+	sharded, text := probe("--train", trainShards[0], "--train", trainShards[1], "--train", trainShards[2], "--test", strings.Join(testShards, ","))
+	if !reflect.DeepEqual(sharded.Probe, whole.Probe) || !reflect.DeepEqual(sharded.KNN, whole.KNN) {
+		t.Errorf("over the shards: probe %+v, kNN %+v\nover the whole tables: probe %+v, kNN %+v", sharded.Probe, sharded.KNN, whole.Probe, whole.KNN)
+	}
+	if !slices.Equal(sharded.Train.Files, trainShards) || !slices.Equal(sharded.Test.Files, testShards) || !slices.Equal(whole.Train.Files, []string{train}) {
+		t.Errorf("files %v and %v, want %v and %v", sharded.Train.Files, sharded.Test.Files, trainShards, testShards)
+	}
+	if sharded.Train.Rows != 600 || sharded.Test.Rows != 200 || !maps.Equal(sharded.Train.Metadata, whole.Train.Metadata) {
+		t.Errorf("train input %+v, want 600 rows and the whole table's metadata %v", sharded.Train, whole.Train.Metadata)
+	}
+	if want := "train  " + strings.Join(trainShards, " + ") + ": 600 rows × 8 (split train"; !strings.Contains(text, want) {
+		t.Errorf("output lacks %q:\n%s", want, text)
+	}
+
+	t.Setenv("LINPROBE_TRAIN", strings.Join(trainShards, ","))
+	if c := mustParse(t, "--test", test); !slices.Equal(c.Train, trainShards) {
+		t.Errorf("LINPROBE_TRAIN=%s gives --train %q", strings.Join(trainShards, ","), c.Train)
+	}
+}
+
+// Sets of tables that do not make one split are refused, naming the files.
+func TestBadSplits(t *testing.T) {
+	dir := t.TempDir()
+	y, x := separable(300, 4, 1)
+	meta := map[string]string{features.MetaCheckpointSHA256: "aaaa", features.MetaSplit: "train"}
+	s3 := writeShards(t, dir, "train", 3, 4, meta, y, x)
+	s2 := writeShards(t, dir, "train", 2, 4, meta, y, x)
+	copies := writeShards(t, dir, "copy", 3, 4, meta, y, x)
+	ofOther := writeShards(t, dir, "other", 3, 4, map[string]string{features.MetaCheckpointSHA256: "bbbb", features.MetaSplit: "train"}, y, x)
+	ofTest := writeShards(t, dir, "test", 3, 4, map[string]string{features.MetaCheckpointSHA256: "aaaa", features.MetaSplit: "test"}, y, x)
+	plain := writeTable(t, dir, "plain.arrow", 4, meta, y, x)
+	wide := writeTable(t, dir, "wide.arrow", 8, meta, y[:150], x)
+	for _, tc := range []struct {
+		name  string
+		train []string
+		want  string
+	}{
+		{"a shard missing", []string{s3[0], s3[2]}, "shard 1/3 missing: 2 of the 3 shards given"},
+		{"the last shard missing", s3[:2], "shard 2/3 missing"},
+		{"shard counts differ", []string{s3[0], s2[1], s3[2]}, s2[1] + " is shard 1/2, but " + s3[0] + " is shard 0/3: different shard counts"},
+		{"a shard twice", []string{s3[0], s3[1], s3[1], s3[2]}, s3[1] + " given twice (shard 1/3)"},
+		{"a shard's copy", []string{s3[0], s3[1], copies[1], s3[2]}, copies[1] + " is shard 1/3 again (as " + s3[1] + ")"},
+		{"out of order", []string{s3[0], s3[2], s3[1]}, "shards out of order: " + s3[2] + " is shard 2/3 but comes in place 1; give them in order 0 to 2"},
+		{"a shard and a whole table", []string{plain, s3[1]}, s3[1] + " is shard 1/3, but " + plain + " is no shard"},
+		{"another checkpoint", []string{s3[0], ofOther[1], s3[2]}, s3[0] + " and " + ofOther[1] + ` come from different checkpoints (checkpoint_sha256 "aaaa" and "bbbb")`},
+		{"another split", []string{s3[0], ofTest[1], s3[2]}, ofTest[1] + `: split "test", but ` + s3[0] + ` has "train"`},
+		{"another width", []string{plain, wide}, wide + ": feature width 8, but " + plain + " has 4"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"--test", plain}
+			for _, p := range tc.train {
+				args = append(args, "--train", p)
+			}
+			err := mustParse(t, args...).evaluate(&bytes.Buffer{}, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}

@@ -4,17 +4,18 @@ import (
 	"fmt"
 
 	"github.com/simclr-go/simclr/pkg/features"
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/linprobe"
 	"github.com/simclr-go/simclr/pkg/plot"
 )
 
 // drawMap writes a PNG scatter plot of the table's rows on the first two
 // principal components of its standardised features, coloured by class.
-func drawMap(path string, t *features.Table) error {
+func drawMap(eng *kern.Engine, path string, t *features.Table) error {
 	if t.Dim < 2 {
 		return fmt.Errorf("--map: features of width %d have no second component", t.Dim)
 	}
-	p, err := linprobe.NewPCA(t.Features, t.Dim, 2)
+	p, err := linprobe.NewPCA(eng, t.Features, t.Dim, 2)
 	if err != nil {
 		return fmt.Errorf("--map: %s: %w", t.Name, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/simclr-go/simclr/pkg/features"
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/linprobe"
 )
 
@@ -98,7 +99,7 @@ func TestReference(t *testing.T) {
 
 	t.Run("kNN predictions", func(t *testing.T) {
 		ty, _ := readNPY[uint8](t, "testdata/train_y.npy")
-		pred, err := linprobe.KNN(x, ty, tx, dim, 10, ref.KNN.K, ref.KNN.Temperature)
+		pred, err := linprobe.KNN(kern.Default(), x, ty, tx, dim, 10, ref.KNN.K, ref.KNN.Temperature)
 		if err != nil {
 			t.Fatal(err)
 		}

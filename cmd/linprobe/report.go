@@ -31,7 +31,8 @@ type report struct {
 // input describes a feature table read, with its metadata (checkpoint,
 // epoch, producer...) so that a report says what it measured.
 type input struct {
-	Path     string            `json:"path"`
+	Path     string            `json:"path"`  // the file read, or the files joined by " + "
+	Files    []string          `json:"files"` // the files read, in order`
 	Rows     int               `json:"rows"`
 	Dim      int               `json:"dim"`
 	Metadata map[string]string `json:"metadata"`
@@ -59,13 +60,13 @@ type knnReport struct {
 }
 
 func newReport(c *cli, train, test *features.Table) *report {
-	in := func(t *features.Table) input {
-		return input{Path: t.Name, Rows: t.Len(), Dim: t.Dim, Metadata: t.Metadata}
+	in := func(t *features.Table, files []string) input {
+		return input{Path: t.Name, Files: files, Rows: t.Len(), Dim: t.Dim, Metadata: t.Metadata}
 	}
 	return &report{
 		Producer:   version.Producer("linprobe"),
-		Train:      in(train),
-		Test:       in(test),
+		Train:      in(train, c.Train),
+		Test:       in(test, c.Test),
 		ClassNames: train.ClassNames,
 		Probe: probeReport{
 			Epochs:      c.Epochs,

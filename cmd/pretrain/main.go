@@ -85,12 +85,14 @@ type cli struct {
 	MaxSteps  int    `default:"0" env:"PRETRAIN_MAX_STEPS" help:"Stop after this many steps in this invocation (0: run to the end); a checkpoint is saved."`
 	Limit     int    `default:"0" env:"PRETRAIN_LIMIT" help:"Train on the first N images only (0: all)."`
 	Threads   int    `default:"0" env:"PRETRAIN_THREADS" help:"Cores for the kernels (0: all)."`
+	Backend   string `default:"auto" env:"PRETRAIN_BACKEND" help:"Compute backend: auto (the best this CPU runs), or one it runs: avx512, avx2, generic (portable Go)."`
 	Precision string `default:"auto" enum:"auto,fp32,bf16" env:"PRETRAIN_PRECISION" help:"What the encoder's convolutions multiply in: auto (bf16 only where this CPU runs it faster; stderr says which and why), fp32, or bf16 (bfloat16 inputs, float32 accumulation; head, loss, weight gradients, weights and optimizer stay float32). A resumed run keeps its checkpoint's."`
 	Log       string `placeholder:"FILE" env:"PRETRAIN_LOG" help:"JSON-lines log of every step and epoch (default OUT_DIR/log.jsonl)."`
 	Dist      string `enum:"none,mpi" default:"none" env:"PRETRAIN_DIST" help:"none (one process), or mpi: train as one rank of an mpirun job (a pretrain built with -tags mpi), --batch being the global batch, a multiple of the ranks, split between them; every rank reads INPUT (and --resume: a file all of them can read); rank 0 writes --out-dir and runs the monitor. A run resumes with the number of ranks it started with."`
 
 	PrintDefaults flagdefaults.Flag `help:"Print the default of every flag that has one, as shell assignments (--warmup-epochs 10 as WARMUP_EPOCHS=10), and exit."`
 
+	eng      *kern.Engine   // what the run computes with: --backend, --threads
 	prec     kern.Precision // --precision resolved on this CPU
 	precNote string         // why, or a warning
 
@@ -184,13 +186,11 @@ func run(args []string, stdout io.Writer) error {
 // pretrain runs the training c describes, in this process or, with
 // c.comm, as this rank.
 func pretrain(c *cli) error {
-	if c.Threads > 0 {
-		kern.SetThreads(c.Threads)
-	}
 	var err error
-	if c.prec, c.precNote, err = kern.Active().Choose(c.Precision); err != nil {
-		return fmt.Errorf("--precision: %w", err)
+	if c.eng, c.precNote, err = kern.New(kern.Options{Backend: c.Backend, Threads: c.Threads, Precision: c.Precision}); err != nil {
+		return err
 	}
+	c.prec = c.eng.Policy.Conv
 	if c.lead() {
 		if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
 			return err
@@ -302,9 +302,9 @@ func trainer(c *cli) (*train.Trainer, error) {
 	switch {
 	case err != nil:
 	case c.Resume != "" && stream != nil:
-		t, err = train.Resume(c.Resume, data, stream)
+		t, err = train.Resume(c.eng, c.Resume, data, stream)
 	case c.Resume != "":
-		t, err = train.ResumeDistributed(c.Resume, data, c.comm)
+		t, err = train.ResumeDistributed(c.eng, c.Resume, data, c.comm)
 		if err == nil && t.Cfg.Objective == train.ObjectiveSupervised && t.Cfg.NumClasses() != len(r.ClassNames()) {
 			err = fmt.Errorf("%s: its classifier has %d classes, %s %d", c.Resume, t.Cfg.NumClasses(), c.Input, len(r.ClassNames()))
 			t.Close()
@@ -319,9 +319,9 @@ func trainer(c *cli) (*train.Trainer, error) {
 			fmt.Fprintf(c.msg(), "pretrain: resumed %s at epoch %d step %d of %d (its settings apply)\n", c.Resume, t.Epoch, t.Step, t.Cfg.Epochs)
 		}
 	case stream != nil:
-		t, err = train.NewFromStream(cfg, stream)
+		t, err = train.NewFromStream(c.eng, cfg, stream)
 	default:
-		t, err = train.NewDistributed(cfg, data, c.comm)
+		t, err = train.NewDistributed(c.eng, cfg, data, c.comm)
 	}
 	if err != nil && stream != nil {
 		r.Close()
@@ -389,7 +389,7 @@ func loop(ctx context.Context, stop func(), t *train.Trainer, mon *train.Monitor
 		ranks = fmt.Sprintf(" on each of %d ranks", c.comm.Size())
 	}
 	fmt.Fprintf(c.msg(), "pretrain: %s, %d images, %d steps of %d views per epoch, %d epochs, stem %s, %s on the %s backend, %d threads%s\n",
-		t.Cfg.Objective, t.StepsPerEpoch()*t.Cfg.Batch, spe, views, t.Cfg.Epochs, t.Cfg.Stem, t.Cfg.Precision(), kern.Active().Name, kern.Threads(), ranks)
+		t.Cfg.Objective, t.StepsPerEpoch()*t.Cfg.Batch, spe, views, t.Cfg.Epochs, t.Cfg.Stem, t.Cfg.Precision(), t.Enc.Eng.Backend().Name, t.Enc.Eng.Threads(), ranks)
 	start, taken := time.Now(), 0
 	epochStart := time.Now()
 	knn, monSecs, monRuns := "", 0.0, 0 // the latest kNN accuracy, for the progress line

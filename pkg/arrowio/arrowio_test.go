@@ -152,6 +152,11 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer r.Close()
+			// A file's footer and batch headers give its row count before
+			// any batch is read; a stream says only at its end.
+			if n, ok := r.NumRows(); ok != tt.file || ok && n != tt.rows {
+				t.Errorf("NumRows() = %d, %v; want %d, %v", n, ok, tt.rows, tt.file)
+			}
 			got, sizes := readAll(t, r)
 			want := makeBatch(tt.rows, 0, tt.extra...)
 			if !slices.Equal(got.Index, want.Index) || !slices.Equal(got.Label, want.Label) || !bytes.Equal(got.Pixels, want.Pixels) {

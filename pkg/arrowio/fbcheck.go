@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 )
 
 // The Arrow IPC decoder trusts the lengths in its flatbuffers: a vector
@@ -333,30 +334,32 @@ func (s *checkedStream) next() error {
 }
 
 // checkFile checks an IPC file's footer (its schema and the blocks that
-// locate the batches) and every batch's metadata against the file's size.
-func checkFile(r io.ReaderAt, size int64) error {
+// locate the batches) and every batch's metadata against the file's size,
+// and returns the rows of its batches, which that metadata gives (-1 when
+// the file is too broken to say: the decoder then says what is wrong).
+func checkFile(r io.ReaderAt, size int64) (int64, error) {
 	const tail = 10 // footer length and "ARROW1"
 	if size < 2*int64(len(fileMagic))+tail {
-		return nil // the decoder says what is wrong
+		return -1, nil
 	}
 	var t [tail]byte
 	if _, err := r.ReadAt(t[:], size-tail); err != nil {
-		return err
+		return -1, err
 	}
 	n := int64(binary.LittleEndian.Uint32(t[:4]))
 	if n <= 0 || n > size-tail-int64(len(fileMagic)) {
-		return nil
+		return -1, nil
 	}
 	footer := make(fb, n)
 	if _, err := r.ReadAt(footer, size-tail-n); err != nil {
-		return err
+		return -1, err
 	}
 	f, err := footer.ref(0)
 	if err == nil {
 		err = footer.table(f)
 	}
 	if err != nil {
-		return fmt.Errorf("footer: %w", err)
+		return -1, fmt.Errorf("footer: %w", err)
 	}
 	s, err := footer.subtable(f, footerSchema)
 	if err == nil && s != 0 {
@@ -366,12 +369,13 @@ func checkFile(r io.ReaderAt, size int64) error {
 		err = footer.keyValues(f, footerMetadata)
 	}
 	if err != nil {
-		return fmt.Errorf("footer: %w", err)
+		return -1, fmt.Errorf("footer: %w", err)
 	}
+	var rows int64
 	for _, slot := range []int{footerDicts, footerBatches} {
 		start, k, err := footer.vector(f, slot, 24)
 		if err != nil {
-			return fmt.Errorf("footer: %w", err)
+			return -1, fmt.Errorf("footer: %w", err)
 		}
 		for i := range k {
 			blk := footer[start+24*i:]
@@ -379,11 +383,11 @@ func checkFile(r io.ReaderAt, size int64) error {
 			meta := int64(int32(binary.LittleEndian.Uint32(blk[8:])))
 			body := int64(binary.LittleEndian.Uint64(blk[16:]))
 			if off < 0 || meta < 8 || body < 0 || off > size || meta > size-off || body > size-off-meta {
-				return fmt.Errorf("footer: block %d at %d (%d + %d bytes) outside the file of %d bytes", i, off, meta, body, size)
+				return -1, fmt.Errorf("footer: block %d at %d (%d + %d bytes) outside the file of %d bytes", i, off, meta, body, size)
 			}
 			msg := make(fb, meta)
 			if _, err := r.ReadAt(msg, off); err != nil {
-				return err
+				return -1, err
 			}
 			if binary.LittleEndian.Uint32(msg) == 0xFFFFFFFF {
 				msg = msg[8:]
@@ -394,10 +398,40 @@ func checkFile(r io.ReaderAt, size int64) error {
 			if err == nil && claimed > body {
 				err = fmt.Errorf("body of %d bytes, its block holds %d", claimed, body)
 			}
+			if err == nil && slot == footerBatches {
+				var k int64
+				k, err = msg.batchRows()
+				rows += k
+			}
 			if err != nil {
-				return fmt.Errorf("block %d: %w", i, err)
+				return -1, fmt.Errorf("block %d: %w", i, err)
 			}
 		}
 	}
-	return nil
+	return rows, nil
+}
+
+// batchRows returns the length of the record batch that a message checked
+// by message holds: its row count (0 for a message of another kind).
+func (b fb) batchRows() (int64, error) {
+	m, _ := b.ref(0)
+	if p := b.field(m, msgHeaderType); p == 0 || b[p] != headerBatch {
+		return 0, nil
+	}
+	h, _ := b.subtable(m, msgHeader)
+	if h == 0 {
+		return 0, nil
+	}
+	p := b.field(h, batchLength)
+	if p == 0 {
+		return 0, nil // the default, an empty batch
+	}
+	if p+8 > len(b) {
+		return 0, errFlatbuffer
+	}
+	n := int64(binary.LittleEndian.Uint64(b[p:]))
+	if n < 0 || n > math.MaxInt32 {
+		return 0, fmt.Errorf("record batch of %d rows", n)
+	}
+	return n, nil
 }

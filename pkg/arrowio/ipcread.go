@@ -25,6 +25,7 @@ type RecordReader struct {
 	eof    *checkedStream // stream input only: did the stream end without its end-of-stream marker?
 	closer io.Closer
 	rows   int // rows read so far, to locate errors
+	total  int // rows of an IPC file, from its batches' metadata; -1 when not known before reading
 }
 
 // OpenIPC reads an Arrow IPC table from r, which must be at its start; name
@@ -84,7 +85,7 @@ func openIPC(r io.Reader) (*RecordReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not an Arrow IPC file or stream: %w", err)
 	}
-	return &RecordReader{src: sr, eof: eof, closer: releaser{sr}}, nil
+	return &RecordReader{src: sr, eof: eof, closer: releaser{sr}, total: -1}, nil
 }
 
 func openFile(r ipc.ReadAtSeeker) (*RecordReader, error) {
@@ -92,14 +93,15 @@ func openFile(r ipc.ReadAtSeeker) (*RecordReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFile(r, size); err != nil {
+	rows, err := checkFile(r, size)
+	if err != nil {
 		return nil, fmt.Errorf("not a valid Arrow IPC file: %w", err)
 	}
 	fr, err := guard(func() (*ipc.FileReader, error) { return ipc.NewFileReader(r) })
 	if err != nil {
 		return nil, fmt.Errorf("not a valid Arrow IPC file: %w", err)
 	}
-	return &RecordReader{src: fr, closer: fr}, nil
+	return &RecordReader{src: fr, closer: fr, total: int(rows)}, nil
 }
 
 // guard runs open, turning a panic of the IPC decoder on a corrupt schema
@@ -133,6 +135,11 @@ func (r releaser) Close() error { r.r.Release(); return nil }
 
 // Schema returns the table's schema.
 func (r *RecordReader) Schema() *arrow.Schema { return r.src.Schema() }
+
+// NumRows returns the table's row count if it is known before reading: for
+// an IPC file, from its footer and batch headers; not for a stream, which
+// says only at its end.
+func (r *RecordReader) NumRows() (int, bool) { return r.total, r.total >= 0 }
 
 // Read returns the next record batch, valid until the next call, or io.EOF
 // at the end of the table. A stream that stops without its end-of-stream

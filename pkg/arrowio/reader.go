@@ -95,6 +95,10 @@ func (ir *ImageReader) Schema() *arrow.Schema { return ir.schema }
 // Metadata returns the table's schema metadata.
 func (ir *ImageReader) Metadata() map[string]string { return ir.schema.Metadata().ToMap() }
 
+// NumRows returns the table's row count if it is known before reading (an
+// IPC file's; see RecordReader.NumRows).
+func (ir *ImageReader) NumRows() (int, bool) { return ir.src.NumRows() }
+
 // ClassNames returns the class names, indexed by label: the schema's
 // class_names, or the CIFAR-10 classes when it has none.
 func (ir *ImageReader) ClassNames() []string { return ir.cols.classes }

@@ -15,8 +15,9 @@
 //
 // Schema metadata: class_names (JSON list; the CIFAR-10 names when absent),
 // checkpoint and checkpoint_sha256 (the encoder's weights file and its
-// digest), stem, epoch, split, producer, and whatever else the writer is
-// given.
+// digest), stem, epoch, split, producer; in the table of one shard of the
+// rows (extract --shard), shard, shard_rows and shard_table_rows (see
+// Shard); and whatever else the writer is given.
 package features
 
 import (

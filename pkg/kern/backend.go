@@ -19,8 +19,12 @@ type Backend struct {
 	// (Intel Sapphire Rapids).
 	FastBF16 bool
 
-	tile   func(k int, a []float32, ar, ap int, b []float32, bp int, c []float32, ldc int, add bool)
-	tile16 func(kp int, a []uint32, ar, ap int, b []uint32, bp int, c []float32, ldc int, add bool)
+	// tileRows×tileCols is the tile the micro-kernels compute. Every
+	// backend so far has the GEMM's mr×nr; one with another shape (AMX's
+	// 16-row tiles) needs the blocking sized from it.
+	tileRows, tileCols int
+	tile               func(k int, a []float32, ar, ap int, b []float32, bp int, c []float32, ldc int, add bool)
+	tile16             func(kp int, a []uint32, ar, ap int, b []uint32, bp int, c []float32, ldc int, add bool)
 
 	// Conversions of 32 (cvt16) and 16 (interleave16) values at a time.
 	cvt16        func(dst *uint32, src *float32, n int)
@@ -41,32 +45,23 @@ type Backend struct {
 }
 
 // generic is the portable backend, available everywhere.
-var generic = &Backend{Name: "generic", tile: kernelGeneric, tile16: kernelGeneric16}
+var generic = &Backend{Name: "generic", tileRows: mr, tileCols: nr, tile: kernelGeneric, tile16: kernelGeneric16}
 
 // backends are this CPU's backends, best first (available is per platform
-// and build tag); active is the one the kernels run.
-var (
-	backends = available()
-	active   = backends[0]
-)
+// and build tag).
+var backends = available()
 
-// Active is the backend the kernels run: the best one unless Use chose another.
-func Active() *Backend { return active }
-
-// Use makes the named backend the active one; "" or "auto" picks the best.
-// It is meant for start-up (a flag) and tests, not for running kernels.
-func Use(name string) error {
+// backend returns the named backend; "" or "auto" is the best.
+func backend(name string) (*Backend, error) {
 	if name == "" || name == "auto" {
-		active = backends[0]
-		return nil
+		return backends[0], nil
 	}
 	var names []string
 	for _, b := range backends {
 		if b.Name == name {
-			active = b
-			return nil
+			return b, nil
 		}
 		names = append(names, b.Name)
 	}
-	return fmt.Errorf("kern: backend %q is not available on this CPU (available: %s)", name, strings.Join(names, ", "))
+	return nil, fmt.Errorf("backend %q is not available on this CPU (available: %s)", name, strings.Join(names, ", "))
 }

@@ -30,12 +30,12 @@ func pair(lo, hi float32) uint32 { return toBF16(lo) | toBF16(hi)<<16 }
 
 // cvtBF16 packs src, consecutive k values, into len(src)/2 dwords (rounded
 // up: an odd last value is paired with zero).
-func cvtBF16(dst []uint32, src []float32) {
+func (be *Backend) cvtBF16(dst []uint32, src []float32) {
 	n := 0
-	if active.cvt16 != nil {
+	if be.cvt16 != nil {
 		n = len(src) &^ 31
 		if n > 0 {
-			active.cvt16(&dst[0], &src[0], n)
+			be.cvt16(&dst[0], &src[0], n)
 		}
 	}
 	for ; n+1 < len(src); n += 2 {
@@ -48,12 +48,12 @@ func cvtBF16(dst []uint32, src []float32) {
 
 // interleaveBF16 packs lo[i] and hi[i], two values of consecutive k of
 // column i, into dst[i]; a nil hi stands for zeros (an odd k at the end).
-func interleaveBF16(dst []uint32, lo, hi []float32) {
+func (be *Backend) interleaveBF16(dst []uint32, lo, hi []float32) {
 	n := 0
-	if active.interleave16 != nil && hi != nil {
+	if be.interleave16 != nil && hi != nil {
 		n = len(lo) &^ 15
 		if n > 0 {
-			active.interleave16(&dst[0], &lo[0], &hi[0], n)
+			be.interleave16(&dst[0], &lo[0], &hi[0], n)
 		}
 	}
 	for ; n < len(lo); n++ {
@@ -102,18 +102,18 @@ func storeTile(acc, c []float32, ldc int, add bool) {
 
 // PackBF16 rounds src to bfloat16 and packs consecutive pairs into dst,
 // (len(src)+1)/2 dwords: a row of SgemmPairs' A.
-func PackBF16(dst []uint32, src []float32) {
+func (e *Engine) PackBF16(dst []uint32, src []float32) {
 	if len(dst) != (len(src)+1)/2 {
 		panic(fmt.Sprintf("kern: PackBF16 of %d values into %d dwords, want %d", len(src), len(dst), (len(src)+1)/2))
 	}
-	cvtBF16(dst, src)
+	e.be.cvtBF16(dst, src)
 }
 
 // SgemmPairs computes C = A·op(B) + beta*C in bf16 mode for an A (m×k)
 // already packed by PackBF16, row i at a[i*lda:]: a caller that produces A
 // (convolution's lowering) writes half the bytes and spares the conversion.
 // It panics on inconsistent shapes, as Sgemm.
-func SgemmPairs(m, n, k int, a []uint32, lda int, transB bool, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func (e *Engine) SgemmPairs(m, n, k int, a []uint32, lda int, transB bool, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("kern: negative gemm size m=%d n=%d k=%d", m, n, k))
 	}
@@ -122,62 +122,8 @@ func SgemmPairs(m, n, k int, a []uint32, lda int, transB bool, b []float32, ldb 
 	if m == 0 || n == 0 {
 		return
 	}
-	run(gemm{transB: transB, m: m, n: n, k: k, alpha: 1, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+	e.run(gemm{transB: transB, m: m, n: n, k: k, alpha: 1, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
 		bf16: true, pairs: a, ldp: lda})
-}
-
-// block16 is block in bf16 mode. Both operands are always packed, since
-// they must be converted: A as row-major bf16 rows (the row kernel reads
-// them in place) or, transposed, as column panels; B as 32-column panels
-// of pairs.
-func (g *gemm) block16(s *scratch, i0, i1, j0, j1 int) {
-	for jc := j0; jc < j1; jc += nc {
-		nb := min(nc, j1-jc)
-		for pc := 0; pc < g.k; pc += kc {
-			kb := min(kc, g.k-pc)
-			kp := (kb + 1) / 2
-			add := pc > 0 || g.beta != 0
-			g.packB16(s, pc, kb, jc, nb)
-			for ic := i0; ic < i1; ic += mc {
-				mb := min(mc, i1-ic)
-				ar, ap := kp, 1
-				if g.pairs == nil {
-					ar, ap = g.packA16(s.a16[:], ic, mb, pc, kb)
-				} else if full := mb / mr * mr; full < mb {
-					// Given pairs are read in place; only the last, partial
-					// panel is copied out, zero-padded.
-					for r := 0; r < mr; r++ {
-						dst := s.a16[r*kp : (r+1)*kp]
-						if full+r >= mb {
-							clear(dst)
-							continue
-						}
-						copy(dst, g.pairs[(ic+full+r)*g.ldp+pc/2:])
-					}
-				}
-				for jr := 0; jr < nb; jr += nr {
-					b := s.b16[jr*kp:]
-					for ir := 0; ir < mb; ir += mr {
-						ci := (ic+ir)*g.ldc + jc + jr
-						rows, cols := min(mr, mb-ir), min(nr, nb-jr)
-						a, ar := s.a16[ir*kp:], ar
-						if g.pairs != nil {
-							a, ar = s.a16[:], kp
-							if rows == mr {
-								a, ar = g.pairs[(ic+ir)*g.ldp+pc/2:], g.ldp
-							}
-						}
-						if rows == mr && cols == nr {
-							active.tile16(kp, a, ar, ap, b, nr, g.c[ci:], g.ldc, add)
-							continue
-						}
-						active.tile16(kp, a, ar, ap, b, nr, s.tile[:], nr, false)
-						g.edge(s, ci, rows, cols, add)
-					}
-				}
-			}
-		}
-	}
 }
 
 // packA16 converts alpha*op(A)[i0:i0+mb, p0:p0+kb] to bf16 pairs and
@@ -192,7 +138,7 @@ func (g *gemm) packA16(dst []uint32, i0, mb, p0, kb int) (ar, ap int) {
 			src := g.a[(i0+r)*g.lda+p0 : (i0+r)*g.lda+p0+kb]
 			row := dst[r*kp : (r+1)*kp]
 			if g.alpha == 1 {
-				cvtBF16(row, src)
+				g.be.cvtBF16(row, src)
 				continue
 			}
 			for q := range row {
@@ -220,7 +166,7 @@ func (g *gemm) packA16(dst []uint32, i0, mb, p0, kb int) (ar, ap int) {
 			}
 			out := panel[q*mr : q*mr+rows]
 			if g.alpha == 1 {
-				interleaveBF16(out, lo, hi)
+				g.be.interleaveBF16(out, lo, hi)
 				continue
 			}
 			for r := range out {
@@ -251,7 +197,7 @@ func (g *gemm) packB16(s *scratch, p0, kb, j0, nb int) {
 			// convert it whole, then spread its pairs over the panel.
 			col := s.col16[:kp]
 			for c := 0; c < cols; c++ {
-				cvtBF16(col, g.b[(j0+jr+c)*g.ldb+p0:][:kb])
+				g.be.cvtBF16(col, g.b[(j0+jr+c)*g.ldb+p0:][:kb])
 				for q, v := range col {
 					panel[q*nr+c] = v
 				}
@@ -264,17 +210,19 @@ func (g *gemm) packB16(s *scratch, p0, kb, j0, nb int) {
 			if 2*q+1 < kb {
 				hi = g.b[(p0+2*q+1)*g.ldb+j0+jr:][:cols]
 			}
-			interleaveBF16(panel[q*nr:q*nr+cols], lo, hi)
+			g.be.interleaveBF16(panel[q*nr:q*nr+cols], lo, hi)
 		}
 	}
 }
 
 // InterleaveBF16 rounds lo and hi, rows of two consecutive k, to bfloat16
 // and packs lo[i] and hi[i] into dst[i]: a row pair of Tile16's B.
-func InterleaveBF16(dst []uint32, lo, hi []float32) { interleaveBF16(dst[:len(lo)], lo, hi[:len(lo)]) }
+func (e *Engine) InterleaveBF16(dst []uint32, lo, hi []float32) {
+	e.be.interleaveBF16(dst[:len(lo)], lo, hi[:len(lo)])
+}
 
 // Tile16 is Tile in bf16: kp pairs of k, A pair (r, q) at a[r*ar+q*ap] and
 // row pair q of B at b[q*bp:], accumulated in float32.
-func Tile16(kp int, a []uint32, ar, ap int, b []uint32, bp int, c []float32, ldc int, add bool) {
-	active.tile16(kp, a, ar, ap, b, bp, c, ldc, add)
+func (e *Engine) Tile16(kp int, a []uint32, ar, ap int, b []uint32, bp int, c []float32, ldc int, add bool) {
+	e.be.tile16(kp, a, ar, ap, b, bp, c, ldc, add)
 }

@@ -31,26 +31,21 @@ func TestToBF16(t *testing.T) {
 
 // The assembly conversions must give the bits of the portable ones.
 func TestConversionsMatchGeneric(t *testing.T) {
-	withNativeBF16(t, func(t *testing.T) {
-		fast := active
+	withNativeBF16(t, func(t *testing.T, fast, portable *Engine) {
 		r := rand.New(rand.NewPCG(4, 4))
 		for _, n := range []int{1, 15, 16, 31, 32, 33, 100, 257} {
 			lo, hi := randSlice(r, n), randSlice(r, n)
 			got, want := make([]uint32, (n+1)/2), make([]uint32, (n+1)/2)
-			active = fast
-			cvtBF16(got, lo)
-			active = generic
-			cvtBF16(want, lo)
+			fast.be.cvtBF16(got, lo)
+			portable.be.cvtBF16(want, lo)
 			for i := range got {
 				if got[i] != want[i] {
 					t.Fatalf("cvtBF16 n=%d: dword %d is %#08x, portable %#08x", n, i, got[i], want[i])
 				}
 			}
 			got, want = make([]uint32, n), make([]uint32, n)
-			active = fast
-			interleaveBF16(got, lo, hi)
-			active = generic
-			interleaveBF16(want, lo, hi)
+			fast.be.interleaveBF16(got, lo, hi)
+			portable.be.interleaveBF16(want, lo, hi)
 			for i := range got {
 				if got[i] != want[i] {
 					t.Fatalf("interleaveBF16 n=%d: dword %d is %#08x, portable %#08x", n, i, got[i], want[i])
@@ -62,17 +57,14 @@ func TestConversionsMatchGeneric(t *testing.T) {
 
 // The assembly kernels sum in the order of the portable one: identical bits.
 func TestBF16KernelsMatchGeneric(t *testing.T) {
-	withNativeBF16(t, func(t *testing.T) {
-		fast := active
+	withNativeBF16(t, func(t *testing.T, fast, portable *Engine) {
 		r := rand.New(rand.NewPCG(5, 5))
 		const m, n, k = 137, 170, 301
 		a, b := randSlice(r, m*k), randSlice(r, k*n)
 		got := make([]float32, m*n)
-		SgemmIn(BF16, false, false, m, n, k, 1, a, k, b, n, 0, got, n)
-		active = generic
+		fast.SgemmIn(BF16, false, false, m, n, k, 1, a, k, b, n, 0, got, n)
 		want := make([]float32, m*n)
-		SgemmIn(BF16, false, false, m, n, k, 1, a, k, b, n, 0, want, n)
-		active = fast
+		portable.SgemmIn(BF16, false, false, m, n, k, 1, a, k, b, n, 0, want, n)
 		for i := range got {
 			if got[i] != want[i] {
 				t.Fatalf("C[%d] = %g, portable %g", i, got[i], want[i])
@@ -84,7 +76,7 @@ func TestBF16KernelsMatchGeneric(t *testing.T) {
 // SgemmPairs on packed rows multiplies the bf16-rounded inputs, like bf16
 // mode's Sgemm; only float32 accumulation differs from the reference.
 func TestSgemmPairs(t *testing.T) {
-	withBackends(t, func(t *testing.T) {
+	withBackends(t, func(t *testing.T, e *Engine) {
 		r := rand.New(rand.NewPCG(6, 6))
 		for _, sz := range [][3]int{{1, 1, 1}, {13, 33, 31}, {25, 70, 300}, {300, 64, 147}} {
 			m, n, k := sz[0], sz[1], sz[2]
@@ -92,11 +84,11 @@ func TestSgemmPairs(t *testing.T) {
 			kp := (k + 1) / 2
 			pairs := make([]uint32, m*(kp+1)) // one dword of slack per row
 			for i := range m {
-				PackBF16(pairs[i*(kp+1):][:kp], a[i*k:(i+1)*k])
+				e.PackBF16(pairs[i*(kp+1):][:kp], a[i*k:(i+1)*k])
 			}
 			got := randSlice(r, m*n)
 			want := refGemm(false, true, m, n, k, 1, roundBF16(a), k, roundBF16(b), k, 1, got, n)
-			SgemmPairs(m, n, k, pairs, kp+1, true, b, k, 1, got, n)
+			e.SgemmPairs(m, n, k, pairs, kp+1, true, b, k, 1, got, n)
 			for i, w := range want {
 				if d := math.Abs(float64(got[i]) - w); d > 1e-4*(1+math.Abs(w))*math.Sqrt(float64(k+1)) {
 					t.Fatalf("%v: C[%d] = %g, want %g", sz, i, got[i], w)

@@ -24,7 +24,7 @@ func ramp(rows, cols int) *tensor.Dense {
 func TestTensorMatMulOnKern(t *testing.T) {
 	a, b := ramp(67, 45), ramp(45, 39)
 	want := matmul(t, a, b)
-	tensor.Use(kern.BLAS{})
+	tensor.Use(kern.BLAS{Engine: kern.Default()})
 	defer tensor.Use(gonum.Implementation{})
 	got := matmul(t, a, b)
 	for i := range want {
@@ -40,7 +40,7 @@ func BenchmarkTensorMatMul512(b *testing.B) {
 	for _, impl := range []struct {
 		name string
 		blas tensor.BLAS
-	}{{"gonum", gonum.Implementation{}}, {"kern", kern.BLAS{}}} {
+	}{{"gonum", gonum.Implementation{}}, {"kern", kern.BLAS{Engine: kern.Default()}}} {
 		b.Run(impl.name, func(b *testing.B) {
 			tensor.Use(impl.blas)
 			for i := 0; i < b.N; i++ {

@@ -1,21 +1,9 @@
 package kern
 
 import (
-	"runtime"
 	"sync"
 	"sync/atomic"
 )
-
-// threads is the number of workers kernels split their work over.
-var threads atomic.Int32
-
-func init() { threads.Store(int32(runtime.GOMAXPROCS(0))) }
-
-// SetThreads sets how many cores the kernels use (at least 1).
-func SetThreads(n int) { threads.Store(int32(max(n, 1))) }
-
-// Threads reports how many cores the kernels use.
-func Threads() int { return int(threads.Load()) }
 
 // A Task is a loop body that ParallelTask splits over workers: Run handles
 // [lo, hi). A Task kept in long-lived memory (a field of a layer) reaches
@@ -29,15 +17,18 @@ type Func func(lo, hi int)
 func (f Func) Run(lo, hi int) { f(lo, hi) }
 
 // Parallel is ParallelTask for a closure; it allocates the closure.
-func Parallel(n int, fn func(lo, hi int)) { ParallelTask(n, Func(fn)) }
+func (e *Engine) Parallel(n int, fn func(lo, hi int)) { e.ParallelTask(n, Func(fn)) }
 
-// ParallelTask splits [0, n) into at most Threads() contiguous ranges and
+// ParallelTask splits [0, n) into at most e.Threads() contiguous ranges and
 // runs t on each: the first on the calling goroutine, the others on
-// persistent workers. Ranges never overlap, so t may write to disjoint
-// parts of shared slices without locking. Nested calls are safe: a caller
-// runs queued ranges itself rather than wait for a busy worker.
-func ParallelTask(n int, t Task) {
-	parts := min(Threads(), n)
+// persistent workers (shared by all engines). Ranges never overlap, so t
+// may write to disjoint parts of shared slices without locking. Nested
+// calls are safe: a caller runs queued ranges itself rather than wait for a
+// busy worker.
+func (e *Engine) ParallelTask(n int, t Task) { parallelTask(e.threads, n, t) }
+
+func parallelTask(threads, n int, t Task) {
+	parts := min(threads, n)
 	if parts <= 1 {
 		if n > 0 {
 			t.Run(0, n)

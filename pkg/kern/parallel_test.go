@@ -10,6 +10,7 @@ import (
 type counter struct {
 	seen   []atomic.Int32
 	nested bool
+	e      *Engine
 }
 
 func (c *counter) Run(lo, hi int) {
@@ -17,8 +18,8 @@ func (c *counter) Run(lo, hi int) {
 		c.seen[i].Add(1)
 	}
 	if c.nested {
-		inner := &counter{seen: make([]atomic.Int32, 64)}
-		ParallelTask(len(inner.seen), inner)
+		inner := &counter{seen: make([]atomic.Int32, 64), e: c.e}
+		c.e.ParallelTask(len(inner.seen), inner)
 		inner.check()
 	}
 }
@@ -32,7 +33,6 @@ func (c *counter) check() {
 }
 
 func TestParallelTaskRunsEachIndexOnce(t *testing.T) {
-	defer SetThreads(Threads())
 	for _, tc := range []struct {
 		name       string
 		threads, n int
@@ -46,9 +46,8 @@ func TestParallelTaskRunsEachIndexOnce(t *testing.T) {
 		{"empty", 2, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			SetThreads(tc.threads)
-			c := &counter{seen: make([]atomic.Int32, tc.n), nested: tc.nested}
-			ParallelTask(tc.n, c)
+			c := &counter{seen: make([]atomic.Int32, tc.n), nested: tc.nested, e: Default().WithThreads(tc.threads)}
+			c.e.ParallelTask(tc.n, c)
 			for i := range c.seen {
 				if got := c.seen[i].Load(); got != 1 {
 					t.Fatalf("index %d ran %d times", i, got)
@@ -59,14 +58,13 @@ func TestParallelTaskRunsEachIndexOnce(t *testing.T) {
 }
 
 func TestParallelTaskDoesNotAllocate(t *testing.T) {
-	defer SetThreads(Threads())
-	SetThreads(2)
-	c := &counter{seen: make([]atomic.Int32, 1000)}
-	if allocs := testing.AllocsPerRun(100, func() { ParallelTask(len(c.seen), c) }); allocs != 0 {
+	e := Default().WithThreads(2)
+	c := &counter{seen: make([]atomic.Int32, 1000), e: e}
+	if allocs := testing.AllocsPerRun(100, func() { e.ParallelTask(len(c.seen), c) }); allocs != 0 {
 		t.Errorf("ParallelTask: %v allocations per call, want 0", allocs)
 	}
 	a, b, out := make([]float32, 300*200), make([]float32, 200*100), make([]float32, 300*100)
-	gemm := func() { Sgemm(false, false, 300, 100, 200, 1, a, 200, b, 100, 0, out, 100) }
+	gemm := func() { e.Sgemm(false, false, 300, 100, 200, 1, a, 200, b, 100, 0, out, 100) }
 	if allocs := testing.AllocsPerRun(20, gemm); allocs != 0 {
 		t.Errorf("Sgemm: %v allocations per call, want 0", allocs)
 	}

@@ -34,16 +34,28 @@ func TestChoose(t *testing.T) {
 	}
 }
 
-func TestUse(t *testing.T) {
-	saved := active
-	defer func() { active = saved }()
-	if err := Use("generic"); err != nil || Active() != generic {
-		t.Fatalf("Use(generic): %v, active %s", err, Active().Name)
-	}
-	if err := Use("auto"); err != nil || Active() != backends[0] {
-		t.Fatalf("Use(auto): %v, active %s", err, Active().Name)
-	}
-	if err := Use("amx"); err == nil || !strings.Contains(err.Error(), "generic") {
-		t.Fatalf("Use(amx): err %v, want one listing the available backends", err)
+func TestNew(t *testing.T) {
+	for _, c := range []struct {
+		o    Options
+		want *Backend
+		err  string // a substring of the error; "" for none
+	}{
+		{Options{Backend: "generic", Threads: 3}, generic, ""},
+		{Options{}, backends[0], ""},
+		{Options{Backend: "auto", Precision: "fp32"}, backends[0], ""},
+		{Options{Backend: "amx"}, nil, "available: "},
+		{Options{Threads: -1}, nil, "threads -1"},
+		{Options{Precision: "fp16"}, nil, `"fp16"`},
+	} {
+		e, _, err := New(c.o)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("New(%+v): err %v, want one with %q", c.o, err, c.err)
+			}
+			continue
+		}
+		if err != nil || e.Backend() != c.want || (c.o.Threads > 0 && e.Threads() != c.o.Threads) || e.Threads() < 1 {
+			t.Errorf("New(%+v) = %s on %d threads, %v; want %s", c.o, e.Backend().Name, e.Threads(), err, c.want.Name)
+		}
 	}
 }

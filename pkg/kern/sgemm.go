@@ -1,7 +1,9 @@
 // Package kern holds the float32 compute kernels every layer stands on:
 // a packed, cache-blocked GEMM and the vector loops between GEMMs, with
-// bodies for AVX-512 and AVX2 beside portable Go ones (Backend), the best
-// this CPU runs chosen at start-up; the purego build tag keeps Go only.
+// bodies for AVX-512 and AVX2 beside portable Go ones (Backend). They run
+// as methods of an Engine, which a caller chooses once (New) and gives to
+// every layer: a backend, a thread count and a precision policy. The
+// purego build tag keeps Go only.
 package kern
 
 import (
@@ -22,40 +24,41 @@ const (
 // where op(X) is X or its transpose. op(A) is m×k, op(B) is k×n, C is m×n.
 // lda, ldb and ldc are the row strides of A, B and C as stored.
 // It panics on inconsistent shapes: that is a programming error.
-func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemm(false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+func (e *Engine) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	e.sgemm(false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // SgemmIn is Sgemm in precision p: for BF16 it rounds A and B to bfloat16
 // and accumulates in float32 where that pays (see minBF16Side), and runs in
 // float32 elsewhere.
-func SgemmIn(p Precision, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func (e *Engine) SgemmIn(p Precision, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	bf16 := p == BF16 && !transA && min(m, n) >= minBF16Side
-	sgemm(bf16, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	e.sgemm(bf16, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-func sgemm(bf16, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func (e *Engine) sgemm(bf16, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	if m == 0 || n == 0 {
 		return
 	}
-	run(gemm{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+	e.run(gemm{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
 		b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bf16: bf16})
 }
 
 // run computes g on a pooled copy: a gemm handed to the workers must live
 // on the heap, and a new one per call would allocate.
-func run(g gemm) {
+func (e *Engine) run(g gemm) {
 	p := gemms.Get()
 	*p = g
+	p.be = e.be
 	// Split C into as many strips as there are threads along its longer
 	// side, in whole tiles, so each worker packs and writes only its own.
 	long, tile := g.m, mr
 	if g.m < g.n {
 		long, tile = g.n, nr
 	}
-	p.strips = min(Threads(), (long+tile-1)/tile)
-	ParallelTask(p.strips, p)
+	p.strips = min(e.threads, (long+tile-1)/tile)
+	e.ParallelTask(p.strips, p)
 	*p = gemm{} // keep no reference to the caller's matrices
 	gemms.Put(p)
 }
@@ -92,6 +95,7 @@ type gemm struct {
 	pairs          []uint32 // A already in bf16 pairs (SgemmPairs), rows ldp apart
 	ldp            int
 	strips         int // parts of C split over the workers
+	be             *Backend
 }
 
 // maxInPlaceBRows is the tallest strip of C for which float32 GEMMs read a
@@ -115,15 +119,16 @@ type scratch struct {
 	a16   [mc * kc / 2]uint32 // bf16 pairs
 	b16   [kc / 2 * nc]uint32
 	col16 [kc / 2]uint32
+
+	floats floatOperands // the operands of the block being computed
+	pairs  pairOperands
 }
 
 // scratches keeps packing space for reuse.
 var scratches FreeList[scratch]
 
-// block computes rows [i0,i1) and columns [j0,j1) of C. B is always packed
-// (each panel serves every row of the strip), but the micro-kernel reads A
-// where it lies when it can (a whole tile, alpha 1): the skinny ResNet
-// GEMMs reuse each value of A too few times to repay packing it.
+// block computes rows [i0,i1) and columns [j0,j1) of C: the blocking loop
+// (loop) over the operands of the gemm's precision.
 func (g *gemm) block(i0, i1, j0, j1 int) {
 	if i0 >= i1 || j0 >= j1 {
 		return
@@ -137,68 +142,19 @@ func (g *gemm) block(i0, i1, j0, j1 int) {
 	}
 	s := scratches.Get()
 	defer scratches.Put(s)
+	// The operands live in the pooled scratch: on the stack they would
+	// escape through the generic loop and allocate on every call.
 	if g.bf16 {
-		g.block16(s, i0, i1, j0, j1)
+		s.pairs = pairOperands{g: g}
+		loop(g, &s.pairs, s, i0, i1, j0, j1)
+		s.pairs = pairOperands{}
 		return
 	}
-	packAll := g.alpha != 1
 	// A strip of few rows reuses each value of B too little to repay
 	// packing it: whole panels of a row-major B are then read in place.
-	inPlaceB := !g.transB && i1-i0 <= maxInPlaceBRows
-	for jc := j0; jc < j1; jc += nc {
-		nb := min(nc, j1-jc)
-		for pc := 0; pc < g.k; pc += kc {
-			kb := min(kc, g.k-pc)
-			add := pc > 0 || g.beta != 0
-			switch whole := nb / nr * nr; {
-			case !inPlaceB:
-				g.packB(s.b[:], pc, kb, jc, nb)
-			case whole < nb:
-				g.packB(s.b[:], pc, kb, jc+whole, nb-whole) // the edge panel
-			}
-			for ic := i0; ic < i1; ic += mc {
-				mb := min(mc, i1-ic)
-				edgeA := mb / mr * mr
-				switch {
-				case packAll:
-					g.packA(s.a[:], ic, mb, pc, kb)
-				case edgeA < mb:
-					g.packA(s.a[:], ic+edgeA, mb-edgeA, pc, kb)
-				}
-				for jr := 0; jr < nb; jr += nr {
-					cols := min(nr, nb-jr)
-					b, bp := s.b[jr*kb:], nr
-					switch {
-					case !inPlaceB:
-					case cols == nr:
-						b, bp = g.b[pc*g.ldb+jc+jr:], g.ldb
-					default:
-						b = s.b[:]
-					}
-					for ir := 0; ir < mb; ir += mr {
-						rows := min(mr, mb-ir)
-						a, ar, ap := s.a[:], 1, mr
-						switch {
-						case packAll:
-							a = s.a[ir*kb:]
-						case rows < mr:
-						case g.transA:
-							a, ap = g.a[pc*g.lda+ic+ir:], g.lda
-						default:
-							a, ar, ap = g.a[(ic+ir)*g.lda+pc:], g.lda, 1
-						}
-						ci := (ic+ir)*g.ldc + jc + jr
-						if rows == mr && cols == nr {
-							active.tile(kb, a, ar, ap, b, bp, g.c[ci:], g.ldc, add)
-							continue
-						}
-						active.tile(kb, a, ar, ap, b, bp, s.tile[:], nr, false)
-						g.edge(s, ci, rows, cols, add)
-					}
-				}
-			}
-		}
-	}
+	s.floats = floatOperands{g: g, packAll: g.alpha != 1, inPlaceB: !g.transB && i1-i0 <= maxInPlaceBRows}
+	loop(g, &s.floats, s, i0, i1, j0, j1)
+	s.floats = floatOperands{}
 }
 
 // edge copies the valid rows×cols part of an edge tile, computed into
@@ -323,12 +279,6 @@ func checkMatrix(name string, rows, cols, ld, l int) {
 	}
 }
 
-// TileRows and TileCols are the shape of the tile Tile computes.
-const (
-	TileRows = mr
-	TileCols = nr
-)
-
 // Tile computes one TileRows×TileCols tile with the GEMM's micro-kernel,
 // for callers that address A and B themselves (a direct convolution):
 //
@@ -337,6 +287,6 @@ const (
 // C rows are ldc apart; add accumulates onto C instead of overwriting it.
 // Either ar or ap must be 1 for the assembly to run; A and B must hold every
 // value the sums read, or Tile panics.
-func Tile(k int, a []float32, ar, ap int, b []float32, bp int, c []float32, ldc int, add bool) {
-	active.tile(k, a, ar, ap, b, bp, c, ldc, add)
+func (e *Engine) Tile(k int, a []float32, ar, ap int, b []float32, bp int, c []float32, ldc int, add bool) {
+	e.be.tile(k, a, ar, ap, b, bp, c, ldc, add)
 }

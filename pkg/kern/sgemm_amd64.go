@@ -9,7 +9,7 @@ import "golang.org/x/sys/cpu"
 func available() []*Backend {
 	var bs []*Backend
 	if cpu.X86.HasAVX512F {
-		b := &Backend{Name: "avx512", tile: kernelAVX512, tile16: kernelGeneric16, lanes: 16,
+		b := &Backend{Name: "avx512", tileRows: mr, tileCols: nr, tile: kernelAVX512, tile16: kernelGeneric16, lanes: 16,
 			scaleShift: scaleShiftAVX, affine2: affine2AVX, channelSums: channelSumsAVX, channelDots: channelDotsAVX,
 			reluMask: reluMaskAVX, addTo: addToAVX, maxTo: maxToAVX, routeMax: routeMaxAVX}
 		if cpu.X86.HasAVX512BF16 {
@@ -19,7 +19,7 @@ func available() []*Backend {
 		bs = append(bs, b)
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		bs = append(bs, &Backend{Name: "avx2", tile: kernelAVX2, tile16: kernelGeneric16, lanes: 8,
+		bs = append(bs, &Backend{Name: "avx2", tileRows: mr, tileCols: nr, tile: kernelAVX2, tile16: kernelGeneric16, lanes: 8,
 			scaleShift: scaleShiftAVX2, affine2: affine2AVX2, channelSums: channelSumsAVX2, channelDots: channelDotsAVX2,
 			reluMask: reluMaskAVX2, addTo: addToAVX2, maxTo: maxToAVX2, routeMax: routeMaxAVX2})
 	}

@@ -41,27 +41,25 @@ func randSlice(r *rand.Rand, n int) []float32 {
 	return s
 }
 
-// withBackends runs f once per backend this CPU runs, each the active one.
-func withBackends(t *testing.T, f func(t *testing.T)) {
-	saved := active
-	defer func() { active = saved }()
+// withBackends runs f once per backend this CPU runs, in parallel, each
+// with an engine of its own.
+func withBackends(t *testing.T, f func(t *testing.T, e *Engine)) {
 	for _, b := range backends {
-		active = b
-		t.Run(b.Name, f)
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			f(t, engineOf(b))
+		})
 	}
 }
 
-// withNativeBF16 runs f once per backend with native bf16 bodies, each the
-// active one; f compares against the portable backend by making generic
-// active itself.
-func withNativeBF16(t *testing.T, f func(t *testing.T)) {
-	saved := active
-	defer func() { active = saved }()
+// withNativeBF16 runs f once per backend with native bf16 bodies, which f
+// compares with the portable engine.
+func withNativeBF16(t *testing.T, f func(t *testing.T, fast, portable *Engine)) {
 	ran := false
 	for _, b := range backends {
 		if b.NativeBF16 {
-			active, ran = b, true
-			t.Run(b.Name, f)
+			ran = true
+			t.Run(b.Name, func(t *testing.T) { f(t, engineOf(b), engineOf(generic)) })
 		}
 	}
 	if !ran {
@@ -84,7 +82,7 @@ func roundBF16(s []float32) []float32 {
 }
 
 func testSgemm(t *testing.T, p Precision) {
-	withBackends(t, func(t *testing.T) {
+	withBackends(t, func(t *testing.T, e *Engine) {
 		r := rand.New(rand.NewPCG(1, 2))
 		sizes := [][3]int{{1, 1, 1}, {3, 7, 9}, {12, 32, 1}, {13, 33, 31}, {25, 65, 257}, {200, 70, 300}, {1, 100, 600}, {300, 1, 5}, {37, 1100, 20}, {8, 2304, 512}, {130, 140, 70}, {0, 5, 5}, {5, 5, 0}}
 		for _, sz := range sizes {
@@ -114,7 +112,7 @@ func testSgemm(t *testing.T, p Precision) {
 						ra, rb = roundBF16(a), roundBF16(b)
 					}
 					want := refGemm(tr[0], tr[1], m, n, k, ab[0], ra, lda, rb, ldb, ab[1], c, ldc)
-					SgemmIn(p, tr[0], tr[1], m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
+					e.SgemmIn(p, tr[0], tr[1], m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
 					for i, w := range want {
 						if i%ldc >= n || i >= m*ldc {
 							if c[i] != guard {
@@ -134,16 +132,15 @@ func testSgemm(t *testing.T, p Precision) {
 
 // The result must not depend on how many cores share the work.
 func TestSgemmThreadsIdentical(t *testing.T) {
-	defer SetThreads(Threads())
+	t.Parallel()
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, sz := range [][3]int{{517, 70, 300}, {40, 900, 600}} {
 		m, n, k := sz[0], sz[1], sz[2]
 		a, b := randSlice(r, m*k), randSlice(r, k*n)
 		var got [][]float32
 		for _, th := range []int{1, 2, 3} {
-			SetThreads(th)
 			c := make([]float32, m*n)
-			Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+			Default().WithThreads(th).Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
 			got = append(got, c)
 		}
 		for i := range got[0] {
@@ -160,7 +157,7 @@ func TestSgemmPanicsOnBadShape(t *testing.T) {
 			t.Fatal("no panic for a too-short C")
 		}
 	}()
-	Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2)
+	Default().Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2)
 }
 
 // Shapes are m×n×k; the ResNet-18 ones are conv forward GEMMs at 512 views:
@@ -188,6 +185,7 @@ func BenchmarkSgemmBF16(b *testing.B) { benchSgemm(b, BF16) }
 
 func benchSgemm(b *testing.B, p Precision) {
 	r := rand.New(rand.NewPCG(5, 6))
+	e := Default()
 	for _, s := range benchShapes {
 		b.Run(s.name, func(b *testing.B) {
 			a, bm := randSlice(r, s.m*s.k), randSlice(r, s.k*s.n)
@@ -201,7 +199,7 @@ func benchSgemm(b *testing.B, p Precision) {
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				SgemmIn(p, s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+				e.SgemmIn(p, s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
 			}
 			b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})

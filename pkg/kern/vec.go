@@ -9,11 +9,11 @@ import (
 // the memory-bound work between the GEMMs: batch-norm application and
 // statistics, ReLU, residual adds, pooling. Per-channel vectors (scale,
 // shift, sums) have length c; the row count is len(x)/c. Each runs the
-// active backend's body for c a multiple of its lanes, and a portable loop
+// engine's backend's body for c a multiple of its lanes, and a portable loop
 // otherwise.
 
 // vecAVX reports whether the backend's bodies serve rows of c channels.
-func vecAVX(c int) bool { return active.lanes > 0 && c%active.lanes == 0 }
+func (e *Engine) vecAVX(c int) bool { return e.be.lanes > 0 && c%e.be.lanes == 0 }
 
 // rows checks that x holds whole rows of c channels and returns their count.
 func rows(what string, x []float32, c int) int {
@@ -34,13 +34,13 @@ func sameLen(what string, n int, s ...[]float32) {
 // ScaleShift writes y = x*scale + shift per channel, then max(y, 0) when
 // relu is set: batch norm's application, fused with the ReLU after it.
 // y may alias x.
-func ScaleShift(y, x, scale, shift []float32, relu bool) {
+func (e *Engine) ScaleShift(y, x, scale, shift []float32, relu bool) {
 	c := len(scale)
 	n := rows("ScaleShift", x, c)
 	sameLen("ScaleShift", len(x), y)
 	sameLen("ScaleShift", c, shift)
-	if vecAVX(c) {
-		active.scaleShift(&y[0], &x[0], &scale[0], &shift[0], nil, n, c, relu)
+	if e.vecAVX(c) {
+		e.be.scaleShift(&y[0], &x[0], &scale[0], &shift[0], nil, n, c, relu)
 		return
 	}
 	for r := range n {
@@ -58,13 +58,13 @@ func ScaleShift(y, x, scale, shift []float32, relu bool) {
 // ScaleShiftAddReLU writes y = max(x*scale + shift + res, 0) per channel:
 // the end of a residual block (batch norm, shortcut, ReLU) in one pass.
 // y may alias x or res.
-func ScaleShiftAddReLU(y, x, res, scale, shift []float32) {
+func (e *Engine) ScaleShiftAddReLU(y, x, res, scale, shift []float32) {
 	c := len(scale)
 	n := rows("ScaleShiftAddReLU", x, c)
 	sameLen("ScaleShiftAddReLU", len(x), y, res)
 	sameLen("ScaleShiftAddReLU", c, shift)
-	if vecAVX(c) {
-		active.scaleShift(&y[0], &x[0], &scale[0], &shift[0], &res[0], n, c, true)
+	if e.vecAVX(c) {
+		e.be.scaleShift(&y[0], &x[0], &scale[0], &shift[0], &res[0], n, c, true)
 		return
 	}
 	for r := range n {
@@ -75,21 +75,21 @@ func ScaleShiftAddReLU(y, x, res, scale, shift []float32) {
 	}
 }
 
-// Affine2 writes y = u*ku + v*kv + e per channel: batch norm's input
+// Affine2 writes y = u*ku + v*kv + bias per channel: batch norm's input
 // gradient. y may alias u or v.
-func Affine2(y, u, v, ku, kv, e []float32) {
+func (e *Engine) Affine2(y, u, v, ku, kv, bias []float32) {
 	c := len(ku)
 	n := rows("Affine2", u, c)
 	sameLen("Affine2", len(u), y, v)
-	sameLen("Affine2", c, kv, e)
-	if vecAVX(c) {
-		active.affine2(&y[0], &u[0], &v[0], &ku[0], &kv[0], &e[0], n, c)
+	sameLen("Affine2", c, kv, bias)
+	if e.vecAVX(c) {
+		e.be.affine2(&y[0], &u[0], &v[0], &ku[0], &kv[0], &bias[0], n, c)
 		return
 	}
 	for r := range n {
 		ur, vr, yr := u[r*c:(r+1)*c], v[r*c:(r+1)*c], y[r*c:(r+1)*c]
 		for j := range yr {
-			yr[j] = ur[j]*ku[j] + vr[j]*kv[j] + e[j]
+			yr[j] = ur[j]*ku[j] + vr[j]*kv[j] + bias[j]
 		}
 	}
 }
@@ -97,18 +97,18 @@ func Affine2(y, u, v, ku, kv, e []float32) {
 // ChannelSums adds to s the per-channel sums of x and to t those of
 // (x-mean)² (t nil: sums only). Batch norm's statistics, a block of rows at
 // a time; the caller keeps the totals in float64.
-func ChannelSums(s, t, x, mean []float32) {
+func (e *Engine) ChannelSums(s, t, x, mean []float32) {
 	c := len(s)
 	n := rows("ChannelSums", x, c)
 	if t != nil {
 		sameLen("ChannelSums", c, t, mean)
 	}
-	if vecAVX(c) {
+	if e.vecAVX(c) {
 		var tp, mp *float32
 		if t != nil {
 			tp, mp = &t[0], &mean[0]
 		}
-		active.channelSums(&s[0], tp, &x[0], mp, n, c)
+		e.be.channelSums(&s[0], tp, &x[0], mp, n, c)
 		return
 	}
 	for r := range n {
@@ -124,13 +124,13 @@ func ChannelSums(s, t, x, mean []float32) {
 
 // ChannelDots adds to s the per-channel sums of dy and to t those of
 // dy*(x-mean): batch norm's backward statistics, a block of rows at a time.
-func ChannelDots(s, t, dy, x, mean []float32) {
+func (e *Engine) ChannelDots(s, t, dy, x, mean []float32) {
 	c := len(s)
 	n := rows("ChannelDots", dy, c)
 	sameLen("ChannelDots", len(dy), x)
 	sameLen("ChannelDots", c, t, mean)
-	if vecAVX(c) {
-		active.channelDots(&s[0], &t[0], &dy[0], &x[0], &mean[0], n, c)
+	if e.vecAVX(c) {
+		e.be.channelDots(&s[0], &t[0], &dy[0], &x[0], &mean[0], n, c)
 		return
 	}
 	for r := range n {
@@ -144,20 +144,20 @@ func ChannelDots(s, t, dy, x, mean []float32) {
 
 // vecSplit is how many leading values of n the elementwise bodies take;
 // Go does the rest.
-func vecSplit(n int) int {
-	if active.lanes == 0 {
+func (e *Engine) vecSplit(n int) int {
+	if e.be.lanes == 0 {
 		return 0
 	}
-	return n - n%active.lanes
+	return n - n%e.be.lanes
 }
 
 // ReLUMask writes dx = dy where y > 0, else 0: ReLU's backward from its
 // output. dx may alias dy.
-func ReLUMask(dx, dy, y []float32) {
+func (e *Engine) ReLUMask(dx, dy, y []float32) {
 	sameLen("ReLUMask", len(dx), dy, y)
-	k := vecSplit(len(dx))
+	k := e.vecSplit(len(dx))
 	if k > 0 {
-		active.reluMask(&dx[0], &dy[0], &y[0], k)
+		e.be.reluMask(&dx[0], &dy[0], &y[0], k)
 	}
 	for i := k; i < len(dx); i++ {
 		if y[i] > 0 {
@@ -169,11 +169,11 @@ func ReLUMask(dx, dy, y []float32) {
 }
 
 // AddTo adds src into dst.
-func AddTo(dst, src []float32) {
+func (e *Engine) AddTo(dst, src []float32) {
 	sameLen("AddTo", len(dst), src)
-	k := vecSplit(len(dst))
+	k := e.vecSplit(len(dst))
 	if k > 0 {
-		active.addTo(&dst[0], &src[0], k)
+		e.be.addTo(&dst[0], &src[0], k)
 	}
 	for i := k; i < len(dst); i++ {
 		dst[i] += src[i]
@@ -184,11 +184,11 @@ func AddTo(dst, src []float32) {
 // equals rem, the window maxima not yet given theirs, dst += dy and rem
 // becomes NaN, which equals nothing. Offered the taps in order, each
 // maximum's gradient goes to its first tap, as in PyTorch.
-func RouteMax(dst, x, rem, dy []float32) {
+func (e *Engine) RouteMax(dst, x, rem, dy []float32) {
 	sameLen("RouteMax", len(dst), x, rem, dy)
-	k := vecSplit(len(dst))
+	k := e.vecSplit(len(dst))
 	if k > 0 {
-		active.routeMax(&dst[0], &x[0], &rem[0], &dy[0], k)
+		e.be.routeMax(&dst[0], &x[0], &rem[0], &dy[0], k)
 	}
 	for i := k; i < len(dst); i++ {
 		if x[i] == rem[i] {
@@ -199,11 +199,11 @@ func RouteMax(dst, x, rem, dy []float32) {
 }
 
 // MaxTo sets dst = max(dst, src).
-func MaxTo(dst, src []float32) {
+func (e *Engine) MaxTo(dst, src []float32) {
 	sameLen("MaxTo", len(dst), src)
-	k := vecSplit(len(dst))
+	k := e.vecSplit(len(dst))
 	if k > 0 {
-		active.maxTo(&dst[0], &src[0], k)
+		e.be.maxTo(&dst[0], &src[0], k)
 	}
 	for i := k; i < len(dst); i++ {
 		dst[i] = max(dst[i], src[i])

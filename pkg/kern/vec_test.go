@@ -22,7 +22,7 @@ func close32(t *testing.T, what string, got, want []float32) {
 }
 
 func TestRowKernels(t *testing.T) {
-	withBackends(t, func(t *testing.T) {
+	withBackends(t, func(t *testing.T, e *Engine) {
 		r := rand.New(rand.NewPCG(1, 1))
 		for _, c := range []int{16, 48, 64, 3, 20} {
 			for _, n := range []int{1, 5} {
@@ -31,7 +31,7 @@ func TestRowKernels(t *testing.T) {
 					scale, shift, mean := randSlice(r, c), randSlice(r, c), randSlice(r, c)
 					y := make([]float32, n*c)
 					for _, relu := range []bool{false, true} {
-						ScaleShift(y, x, scale, shift, relu)
+						e.ScaleShift(y, x, scale, shift, relu)
 						for i, v := range x {
 							w := v*scale[i%c] + shift[i%c]
 							if relu {
@@ -40,17 +40,17 @@ func TestRowKernels(t *testing.T) {
 							close32(t, "ScaleShift", y[i:i+1], []float32{w})
 						}
 					}
-					ScaleShiftAddReLU(y, x, res, scale, shift)
+					e.ScaleShiftAddReLU(y, x, res, scale, shift)
 					for i, v := range x {
 						close32(t, "ScaleShiftAddReLU", y[i:i+1], []float32{max(v*scale[i%c]+shift[i%c]+res[i], 0)})
 					}
-					Affine2(y, x, u, scale, shift, mean)
+					e.Affine2(y, x, u, scale, shift, mean)
 					for i := range x {
 						close32(t, "Affine2", y[i:i+1], []float32{x[i]*scale[i%c] + u[i]*shift[i%c] + mean[i%c]})
 					}
 					s, q := make([]float32, c), make([]float32, c)
 					ws, wq := make([]float32, c), make([]float32, c)
-					ChannelSums(s, q, x, mean)
+					e.ChannelSums(s, q, x, mean)
 					for i, v := range x {
 						ws[i%c] += v
 						wq[i%c] += (v - mean[i%c]) * (v - mean[i%c])
@@ -58,13 +58,13 @@ func TestRowKernels(t *testing.T) {
 					close32(t, "ChannelSums s", s, ws)
 					close32(t, "ChannelSums t", q, wq)
 					clear(s)
-					ChannelSums(s, nil, x, nil)
+					e.ChannelSums(s, nil, x, nil)
 					close32(t, "ChannelSums s only", s, ws)
 					clear(s)
 					clear(q)
 					clear(ws)
 					clear(wq)
-					ChannelDots(s, q, u, x, mean)
+					e.ChannelDots(s, q, u, x, mean)
 					for i, d := range u {
 						ws[i%c] += d
 						wq[i%c] += d * (x[i] - mean[i%c])
@@ -78,13 +78,13 @@ func TestRowKernels(t *testing.T) {
 }
 
 func TestElementwiseKernels(t *testing.T) {
-	withBackends(t, func(t *testing.T) {
+	withBackends(t, func(t *testing.T, e *Engine) {
 		r := rand.New(rand.NewPCG(2, 2))
 		for _, n := range []int{1, 15, 16, 17, 100} {
 			a, b := randSlice(r, n), randSlice(r, n)
 			// One guard value past the end must survive.
 			dst := append(slices.Clone(a), 42)[:n]
-			AddTo(dst, b)
+			e.AddTo(dst, b)
 			want := make([]float32, n)
 			for i := range a {
 				want[i] = a[i] + b[i]
@@ -94,7 +94,7 @@ func TestElementwiseKernels(t *testing.T) {
 				t.Fatalf("AddTo n=%d wrote past the end", n)
 			}
 			copy(dst, a)
-			MaxTo(dst, b)
+			e.MaxTo(dst, b)
 			for i := range a {
 				want[i] = max(a[i], b[i])
 			}
@@ -105,7 +105,7 @@ func TestElementwiseKernels(t *testing.T) {
 				rem[i] = b[i]
 			}
 			copy(dst, a)
-			RouteMax(dst, b, rem, a)
+			e.RouteMax(dst, b, rem, a)
 			for i := range a {
 				want[i] = a[i]
 				if i%3 == 0 {
@@ -118,7 +118,7 @@ func TestElementwiseKernels(t *testing.T) {
 				}
 			}
 			close32(t, "RouteMax", dst, want)
-			ReLUMask(dst, a, b)
+			e.ReLUMask(dst, a, b)
 			for i := range a {
 				want[i] = 0
 				if b[i] > 0 {
@@ -136,5 +136,5 @@ func TestRowKernelsPanicOnPartialRows(t *testing.T) {
 			t.Fatal("no panic for 17 values of 16 channels")
 		}
 	}()
-	ScaleShift(make([]float32, 17), make([]float32, 17), make([]float32, 16), make([]float32, 16), false)
+	Default().ScaleShift(make([]float32, 17), make([]float32, 17), make([]float32, 16), make([]float32, 16), false)
 }

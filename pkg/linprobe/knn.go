@@ -25,7 +25,7 @@ const (
 // rows: similarity is the cosine (the dot product of L2-normalised rows),
 // and each neighbour votes for its label with weight exp(sim/temperature).
 // Ties go to the lower class.
-func KNN(train []float32, trainY []uint8, test []float32, dim, classes, k int, temperature float64) ([]uint8, error) {
+func KNN(eng *kern.Engine, train []float32, trainY []uint8, test []float32, dim, classes, k int, temperature float64) ([]uint8, error) {
 	if err := checkData(train, trainY, dim, classes); err != nil {
 		return nil, fmt.Errorf("training set: %w", err)
 	}
@@ -38,7 +38,7 @@ func KNN(train []float32, trainY []uint8, test []float32, dim, classes, k int, t
 		return nil, fmt.Errorf("temperature %g, want > 0", temperature)
 	}
 	ntrain, ntest := len(trainY), len(test)/dim
-	train, test = normalized(train, dim), normalized(test, dim)
+	train, test = normalized(eng, train, dim), normalized(eng, test, dim)
 
 	pred := make([]uint8, ntest)
 	bt := min(knnTestBlock, ntest)
@@ -55,8 +55,8 @@ func KNN(train []float32, trainY []uint8, test []float32, dim, classes, k int, t
 		for r0 := 0; r0 < ntrain; r0 += knnTrainChunk {
 			n := min(knnTrainChunk, ntrain-r0)
 			s := sims[:m*n]
-			kern.Sgemm(false, true, m, n, dim, 1, test[t0*dim:(t0+m)*dim], dim, train[r0*dim:(r0+n)*dim], dim, 0, s, n)
-			kern.Parallel(m, func(lo, hi int) {
+			eng.Sgemm(false, true, m, n, dim, 1, test[t0*dim:(t0+m)*dim], dim, train[r0*dim:(r0+n)*dim], dim, 0, s, n)
+			eng.Parallel(m, func(lo, hi int) {
 				for i := lo; i < hi; i++ {
 					h := &heaps[i]
 					for j, v := range s[i*n : (i+1)*n] {
@@ -67,7 +67,7 @@ func KNN(train []float32, trainY []uint8, test []float32, dim, classes, k int, t
 				}
 			})
 		}
-		kern.Parallel(m, func(lo, hi int) {
+		eng.Parallel(m, func(lo, hi int) {
 			votes := make([]float64, classes)
 			for i := lo; i < hi; i++ {
 				clear(votes)
@@ -84,9 +84,9 @@ func KNN(train []float32, trainY []uint8, test []float32, dim, classes, k int, t
 
 // normalized returns a copy of the rows of x scaled to unit L2 norm; a zero
 // row stays zero.
-func normalized(x []float32, dim int) []float32 {
+func normalized(eng *kern.Engine, x []float32, dim int) []float32 {
 	out := make([]float32, len(x))
-	kern.Parallel(len(x)/dim, func(lo, hi int) {
+	eng.Parallel(len(x)/dim, func(lo, hi int) {
 		for i := lo * dim; i < hi*dim; i += dim {
 			var ss float64
 			for _, v := range x[i : i+dim] {

@@ -56,6 +56,7 @@ type Probe struct {
 	B            []float32 // [Classes]
 	Mean, Scale  []float32 // [Dim]: x' = (x - Mean)·Scale
 	Loss         []float64 // mean training loss of each epoch
+	eng          *kern.Engine
 }
 
 // checkData validates the labelled rows x of width dim.
@@ -79,8 +80,8 @@ func checkData(x []float32, y []uint8, dim, classes int) error {
 }
 
 // Train fits a probe to the rows of x (row-major, width dim) with labels y
-// in [0, classes).
-func Train(x []float32, y []uint8, dim, classes int, cfg Config) (*Probe, error) {
+// in [0, classes), computed by eng (which Predict uses too).
+func Train(eng *kern.Engine, x []float32, y []uint8, dim, classes int, cfg Config) (*Probe, error) {
 	if err := checkData(x, y, dim, classes); err != nil {
 		return nil, err
 	}
@@ -88,7 +89,7 @@ func Train(x []float32, y []uint8, dim, classes int, cfg Config) (*Probe, error)
 		return nil, fmt.Errorf("bad protocol: %d epochs, batch %d, learning rate %g, momentum %g", cfg.Epochs, cfg.BatchSize, cfg.LR, cfg.Momentum)
 	}
 	n := len(y)
-	p := &Probe{Dim: dim, Classes: classes, W: make([]float32, classes*dim), B: make([]float32, classes)}
+	p := &Probe{Dim: dim, Classes: classes, W: make([]float32, classes*dim), B: make([]float32, classes), eng: eng}
 	if cfg.Standardize {
 		p.Mean, p.Scale = moments(x, dim)
 		x = p.standardize(make([]float32, len(x)), x)
@@ -161,7 +162,7 @@ const minStd = 1e-6
 
 // standardize writes the standardised rows of x to dst and returns it.
 func (p *Probe) standardize(dst, x []float32) []float32 {
-	kern.Parallel(len(x)/p.Dim, func(lo, hi int) {
+	p.eng.Parallel(len(x)/p.Dim, func(lo, hi int) {
 		for i := lo * p.Dim; i < hi*p.Dim; i += p.Dim {
 			d, s := dst[i:i+p.Dim], x[i:i+p.Dim]
 			for j := range d {
@@ -220,17 +221,17 @@ func transpose(dst, src []float32, rows, cols int) {
 func (s *stepper) step(x []float32, y []uint8, rows []int, lr float32) float64 {
 	p, m, dim, k := s.p, len(rows), s.p.Dim, s.p.Classes
 	xb, z := s.xb[:m*dim], s.z[:m*k]
-	kern.Parallel(m, func(lo, hi int) { gather(xb[lo*dim:hi*dim], x, rows[lo:hi], dim) })
-	kern.Sgemm(false, false, m, k, dim, 1, xb, dim, s.wt, k, 0, z, k) // z = xb·Wᵀ
+	p.eng.Parallel(m, func(lo, hi int) { gather(xb[lo*dim:hi*dim], x, rows[lo:hi], dim) })
+	p.eng.Sgemm(false, false, m, k, dim, 1, xb, dim, s.wt, k, 0, z, k) // z = xb·Wᵀ
 
 	// z becomes the gradient of the batch's mean loss with respect to the logits.
 	labels := s.labels[:m]
 	for i, r := range rows {
 		labels[i] = y[r]
-		kern.AddTo(z[i*k:(i+1)*k], p.B)
+		p.eng.AddTo(z[i*k:(i+1)*k], p.B)
 	}
 	sum := loss.SoftmaxCrossEntropy(z, labels, k, 1/float32(m))
-	kern.Sgemm(true, false, dim, k, m, 1, xb, dim, z, k, 0, s.dwt, k) // dWᵀ = xbᵀ·dZ
+	p.eng.Sgemm(true, false, dim, k, m, 1, xb, dim, z, k, 0, s.dwt, k) // dWᵀ = xbᵀ·dZ
 	clear(s.db)
 	for i := range m {
 		for c, v := range z[i*k : (i+1)*k] {
@@ -290,7 +291,7 @@ func (p *Probe) Predict(x []float32) []uint8 {
 		for i := range m {
 			copy(z[i*p.Classes:(i+1)*p.Classes], p.B)
 		}
-		kern.Sgemm(false, true, m, p.Classes, p.Dim, 1, xb, p.Dim, p.W, p.Dim, 1, z, p.Classes)
+		p.eng.Sgemm(false, true, m, p.Classes, p.Dim, 1, xb, p.Dim, p.W, p.Dim, 1, z, p.Classes)
 		for i := range m {
 			pred[lo+i] = uint8(argmax(z[i*p.Classes : (i+1)*p.Classes]))
 		}

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/simclr-go/simclr/pkg/kern"
 )
 
 var cifarNames = []string{"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
@@ -51,7 +53,7 @@ func TestSeparable(t *testing.T) {
 		}
 		var epochs []int
 		cfg.Progress = func(e int, _ float64) { epochs = append(epochs, e) }
-		p, err := Train(x, y, 32, 10, cfg)
+		p, err := Train(kern.Default(), x, y, 32, 10, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +71,7 @@ func TestDeterministic(t *testing.T) {
 	train := func(seed uint64) *Probe {
 		cfg := quick()
 		cfg.Seed = seed
-		p, err := Train(x, y, 8, 10, cfg)
+		p, err := Train(kern.Default(), x, y, 8, 10, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +92,7 @@ func TestInit(t *testing.T) {
 	const dim = 100
 	x, y := clusters(50, dim, 10, 1, 1)
 	cfg := Config{Epochs: 1, BatchSize: 50, LR: 1e-12, Seed: 3}
-	p, err := Train(x, y, dim, 10, cfg)
+	p, err := Train(kern.Default(), x, y, dim, 10, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +109,7 @@ func TestStandardize(t *testing.T) {
 	if !slices.Equal(mean, []float32{2, 5}) || !slices.Equal(scale, []float32{1, 1}) {
 		t.Errorf("mean %v, scale %v", mean, scale)
 	}
-	p := &Probe{Dim: 2, Mean: mean, Scale: scale}
+	p := &Probe{Dim: 2, Mean: mean, Scale: scale, eng: kern.Default()}
 	if got := p.standardize(make([]float32, 8), x); !slices.Equal(got, []float32{-1, 0, 1, 0, -1, 0, 1, 0}) {
 		t.Errorf("standardised %v", got)
 	}
@@ -132,7 +134,7 @@ func TestTrainErrors(t *testing.T) {
 		{"protocol", x, y, 4, bad, "learning rate 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Train(tc.x, tc.y, tc.dim, 10, tc.cfg)
+			_, err := Train(kern.Default(), tc.x, tc.y, tc.dim, 10, tc.cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("error %v, want %q", err, tc.wantErr)
 			}
@@ -162,7 +164,7 @@ func TestKNNByHand(t *testing.T) {
 		{3, 0.01, []uint8{0, 2}},
 		{3, 100, []uint8{1, 1}},
 	} {
-		got, err := KNN(train, labels, test, 2, 3, tc.k, tc.temp)
+		got, err := KNN(kern.Default(), train, labels, test, 2, 3, tc.k, tc.temp)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +172,7 @@ func TestKNNByHand(t *testing.T) {
 			t.Errorf("k=%d T=%g: predicted %v, want %v", tc.k, tc.temp, got, tc.want)
 		}
 	}
-	if _, err := KNN(train, labels, test, 2, 3, 5, 0.1); err == nil || !strings.Contains(err.Error(), "k = 5, want 1 to the 4 training rows") {
+	if _, err := KNN(kern.Default(), train, labels, test, 2, 3, 5, 0.1); err == nil || !strings.Contains(err.Error(), "k = 5, want 1 to the 4 training rows") {
 		t.Errorf("k beyond the training set: error %v", err)
 	}
 }
@@ -181,11 +183,11 @@ func TestKNNBlocks(t *testing.T) {
 	const dim, k = 8, 20
 	x, y := clusters(knnTrainChunk+300, dim, 10, 0.2, 1)
 	tx, _ := clusters(knnTestBlock+5, dim, 10, 0.2, 2)
-	got, err := KNN(x, y, tx, dim, 10, k, 0.1)
+	got, err := KNN(kern.Default(), x, y, tx, dim, 10, k, 0.1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nx, ntx := normalized(x, dim), normalized(tx, dim)
+	nx, ntx := normalized(kern.Default(), x, dim), normalized(kern.Default(), tx, dim)
 	for i := 0; i < len(got); i += 97 {
 		sims := make([]float64, len(y))
 		order := make([]int, len(y))
@@ -248,7 +250,7 @@ func BenchmarkTrain(b *testing.B) {
 	x, y := clusters(50000, 512, 10, 0.05, 1)
 	b.ResetTimer()
 	for range b.N {
-		if _, err := Train(x, y, 512, 10, DefaultConfig()); err != nil {
+		if _, err := Train(kern.Default(), x, y, 512, 10, DefaultConfig()); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -259,7 +261,7 @@ func BenchmarkKNN(b *testing.B) {
 	tx, _ := clusters(10000, 512, 10, 0.05, 2)
 	b.ResetTimer()
 	for range b.N {
-		if _, err := KNN(x, y, tx, 512, 10, DefaultK, DefaultTemperature); err != nil {
+		if _, err := KNN(kern.Default(), x, y, tx, 512, 10, DefaultK, DefaultTemperature); err != nil {
 			b.Fatal(err)
 		}
 	}

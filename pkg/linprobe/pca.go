@@ -19,6 +19,7 @@ type PCA struct {
 	Components  [][]float64 // unit vectors of length Dim, largest variance first
 	Variance    []float64   // variance of the standardised rows along each component
 	Total       float64     // total variance of the standardised rows (the covariance's trace)
+	eng         *kern.Engine
 }
 
 // PCA's power iteration stops when no component moves by more than
@@ -33,7 +34,7 @@ const (
 // matrix product, and its top k eigenvectors from orthogonal (block power)
 // iteration. A component's sign is chosen so that its largest entry in
 // absolute value is positive, which makes the result deterministic.
-func NewPCA(x []float32, dim, k int) (*PCA, error) {
+func NewPCA(eng *kern.Engine, x []float32, dim, k int) (*PCA, error) {
 	switch {
 	case dim < 1:
 		return nil, fmt.Errorf("pca: feature width %d, want at least 1", dim)
@@ -45,10 +46,10 @@ func NewPCA(x []float32, dim, k int) (*PCA, error) {
 		return nil, fmt.Errorf("pca: %d components of %d features, want 1 to %d", k, dim, dim)
 	}
 	n := len(x) / dim
-	p := &PCA{Dim: dim}
+	p := &PCA{Dim: dim, eng: eng}
 	p.Mean, p.Scale = moments(x, dim)
 	z := make([]float32, len(x))
-	kern.Parallel(n, func(lo, hi int) {
+	p.eng.Parallel(n, func(lo, hi int) {
 		for i := lo * dim; i < hi*dim; i += dim {
 			for j := range dim {
 				z[i+j] = (x[i+j] - p.Mean[j]) * p.Scale[j]
@@ -56,7 +57,7 @@ func NewPCA(x []float32, dim, k int) (*PCA, error) {
 		}
 	})
 	cov32 := make([]float32, dim*dim)
-	kern.Sgemm(true, false, dim, dim, n, 1/float32(n), z, dim, z, dim, 0, cov32, dim)
+	p.eng.Sgemm(true, false, dim, dim, n, 1/float32(n), z, dim, z, dim, 0, cov32, dim)
 	cov := make([]float64, dim*dim)
 	for i, v := range cov32 {
 		cov[i] = float64(v)
@@ -189,7 +190,7 @@ func (p *PCA) Project(x []float32) ([][]float64, error) {
 	for c := range out {
 		out[c] = make([]float64, n)
 	}
-	kern.Parallel(n, func(lo, hi int) {
+	p.eng.Parallel(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := x[i*p.Dim : (i+1)*p.Dim]
 			for c, comp := range p.Components {

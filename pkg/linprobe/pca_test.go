@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/simclr-go/simclr/pkg/kern"
 )
 
 // hadamard4 is an orthogonal 4×4 matrix whose entries all have the same
@@ -63,7 +65,7 @@ func TestPCA(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 20000
 			x := mixed(n, tc.sd, 7, 1)
-			p, err := NewPCA(x, 4, len(tc.want))
+			p, err := NewPCA(kern.Default(), x, 4, len(tc.want))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +132,7 @@ func TestPCAEigen(t *testing.T) {
 			x[i*dim+j] = float32(float64(j%5)*a + float64(j%3)*b + r.NormFloat64())
 		}
 	}
-	p, err := NewPCA(x, dim, 2)
+	p, err := NewPCA(kern.Default(), x, dim, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +201,7 @@ func TestPCAErrors(t *testing.T) {
 		{"no components", []float32{1, 2, 3, 4}, 2, 0, "0 components"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := NewPCA(tc.x, tc.dim, tc.k)
+			_, err := NewPCA(kern.Default(), tc.x, tc.dim, tc.k)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
@@ -211,7 +213,7 @@ func TestPCAErrors(t *testing.T) {
 // directions: the extra ones carry no variance but are still orthonormal.
 func TestPCARankDeficient(t *testing.T) {
 	x := mixed(500, [4]float64{0, 0, 0, 2}, 0, 2)
-	p, err := NewPCA(x, 4, 3)
+	p, err := NewPCA(kern.Default(), x, 4, 3)
 	if err != nil {
 		t.Fatal(err)
 	}

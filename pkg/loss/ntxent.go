@@ -15,6 +15,7 @@ import (
 // at most maxViews rows of width dim.
 type NTXent struct {
 	Tau      float32
+	eng      *kern.Engine
 	dim      int
 	zn       []float32 // [2N, dim] L2-normalised rows
 	norm     []float32 // [2N] row norms (clamped as F.normalize does)
@@ -26,10 +27,11 @@ type NTXent struct {
 // normEps is F.normalize's default lower bound on a norm.
 const normEps = 1e-12
 
-// NewNTXent makes the loss for batches of up to maxViews views of width dim.
-func NewNTXent(tau float32, maxViews, dim int) *NTXent {
+// NewNTXent makes the loss for batches of up to maxViews views of width
+// dim, computed by eng in its loss precision.
+func NewNTXent(tau float32, maxViews, dim int, eng *kern.Engine) *NTXent {
 	return &NTXent{
-		Tau: tau, dim: dim, maxViews: maxViews,
+		Tau: tau, eng: eng, dim: dim, maxViews: maxViews,
 		zn:   make([]float32, maxViews*dim),
 		norm: make([]float32, maxViews),
 		sim:  make([]float32, maxViews*maxViews),
@@ -59,7 +61,7 @@ func (l *NTXent) Forward(z []float32, views int) float32 {
 		}
 	}
 	sim := l.sim[:views*views]
-	kern.Sgemm(false, true, views, views, d, 1/l.Tau, l.zn, d, l.zn, d, 0, sim, views)
+	l.eng.SgemmIn(l.eng.Policy.Loss, false, true, views, views, d, 1/l.Tau, l.zn, d, l.zn, d, 0, sim, views)
 	// Each row becomes its softmax over j != i; the loss is the log-sum-exp
 	// minus the positive's logit, computed around the row maximum.
 	var total float64
@@ -102,8 +104,8 @@ func (l *NTXent) Backward(dz []float32, views int, dloss float32) {
 	}
 	// sim = zn·znᵀ/τ, so dzn = (G + Gᵀ)·zn/τ; two GEMMs avoid forming G + Gᵀ.
 	dzn := l.dzn[:views*d]
-	kern.Sgemm(false, false, views, d, views, 1/l.Tau, sim, views, l.zn, d, 0, dzn, d)
-	kern.Sgemm(true, false, views, d, views, 1/l.Tau, sim, views, l.zn, d, 1, dzn, d)
+	l.eng.SgemmIn(l.eng.Policy.Loss, false, false, views, d, views, 1/l.Tau, sim, views, l.zn, d, 0, dzn, d)
+	l.eng.SgemmIn(l.eng.Policy.Loss, true, false, views, d, views, 1/l.Tau, sim, views, l.zn, d, 1, dzn, d)
 	// Through the normalisation: dz = (dzn - zn(zn·dzn)) / ‖z‖.
 	for i := 0; i < views; i++ {
 		zr, g, out := l.zn[i*d:i*d+d], dzn[i*d:i*d+d], dz[i*d:i*d+d]

@@ -5,6 +5,8 @@ import (
 	"math"
 	"os"
 	"testing"
+
+	"github.com/simclr-go/simclr/pkg/kern"
 )
 
 type ntxentCase struct {
@@ -25,7 +27,7 @@ func TestNTXentMatchesPyTorch(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range cases {
-		l := NewNTXent(c.Tau, c.Views+2, c.Dim)
+		l := NewNTXent(c.Tau, c.Views+2, c.Dim, kern.Default())
 		got := l.Forward(c.Z, c.Views)
 		if d := math.Abs(float64(got) - c.Loss); d > 1e-5*max(1, math.Abs(c.Loss)) {
 			t.Errorf("views=%d tau=%g: loss %.7f, PyTorch %.7f", c.Views, c.Tau, got, c.Loss)
@@ -44,7 +46,7 @@ func TestNTXentMatchesPyTorch(t *testing.T) {
 // row sees its positive at logit 1/τ = 2 and two negatives at 0.
 func TestNTXentClosedForm(t *testing.T) {
 	z := []float32{1, 0, 0, 1, 1, 0, 0, 1}
-	l := NewNTXent(0.5, 4, 2)
+	l := NewNTXent(0.5, 4, 2, kern.Default())
 	got := l.Forward(z, 4)
 	want := -math.Log(math.Exp(2) / (math.Exp(2) + 2))
 	if math.Abs(float64(got)-want) > 1e-6 {
@@ -58,5 +60,5 @@ func TestNTXentRejectsOddBatch(t *testing.T) {
 			t.Fatal("no panic for 5 views")
 		}
 	}()
-	NewNTXent(0.5, 8, 2).Forward(make([]float32, 10), 5)
+	NewNTXent(0.5, 8, 2, kern.Default()).Forward(make([]float32, 10), 5)
 }

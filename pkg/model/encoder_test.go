@@ -91,7 +91,7 @@ func TestEncoderMatchesTorchvision(t *testing.T) {
 				t.Fatal(err)
 			}
 			const n = 8
-			e, err := NewEncoder(stem, n, kern.FP32)
+			e, err := NewEncoder(stem, n, kern.Default())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,8 +150,8 @@ func TestEncoderMatchesTorchvision(t *testing.T) {
 }
 
 func TestStateLoadNamesWhatDiffers(t *testing.T) {
-	img, _ := NewEncoder(StemImageNet, 1, kern.FP32)
-	cif, _ := NewEncoder(StemCIFAR, 1, kern.FP32)
+	img, _ := NewEncoder(StemImageNet, 1, kern.Default())
+	cif, _ := NewEncoder(StemCIFAR, 1, kern.Default())
 	err := cif.State().Load(formulaFile(img.State()))
 	if err == nil || !strings.Contains(err.Error(), "conv1.weight has shape [64 3 7 7], this model needs [64 3 3 3]") {
 		t.Fatalf("error %v, want one naming conv1.weight's shapes", err)

@@ -3,6 +3,7 @@ package model
 import (
 	"math/rand/v2"
 
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/nn"
 )
 
@@ -13,6 +14,7 @@ type Head struct {
 	L1, L2, L3 *nn.Linear
 	BN1, BN2   *nn.BatchNorm
 	maxN       int
+	eng        *kern.Engine
 
 	x              []float32 // the features of the last Forward
 	a1, r1, a2, r2 []float32 // linear outputs and relu(bn(...)) per hidden layer
@@ -22,14 +24,14 @@ type Head struct {
 }
 
 // NewHead builds the projection from in features through two hidden layers
-// of width hidden to out, for batches of up to maxN.
-func NewHead(in, hidden, out, maxN int) *Head {
+// of width hidden to out, for batches of up to maxN, computed by eng.
+func NewHead(in, hidden, out, maxN int, eng *kern.Engine) *Head {
 	dims := nn.Dims{N: maxN, H: 1, W: 1, C: hidden}
 	buf := func(w int) []float32 { return make([]float32, maxN*w) }
 	return &Head{
-		L1: nn.NewLinear("projector.0", in, hidden), BN1: nn.NewBatchNorm("projector.1", dims),
-		L2: nn.NewLinear("projector.3", hidden, hidden), BN2: nn.NewBatchNorm("projector.4", dims),
-		L3: nn.NewLinear("projector.6", hidden, out), maxN: maxN,
+		L1: nn.NewLinear("projector.0", in, hidden, eng), BN1: nn.NewBatchNorm("projector.1", dims, eng),
+		L2: nn.NewLinear("projector.3", hidden, hidden, eng), BN2: nn.NewBatchNorm("projector.4", dims, eng),
+		L3: nn.NewLinear("projector.6", hidden, out, eng), maxN: maxN, eng: eng,
 		a1: buf(hidden), r1: buf(hidden), a2: buf(hidden), r2: buf(hidden), z: buf(out),
 		d1: buf(hidden), d2: buf(hidden), dx: buf(in),
 	}
@@ -78,10 +80,10 @@ func (h *Head) Forward(x []float32, n int) []float32 {
 func (h *Head) Backward(dz []float32, n int) []float32 {
 	hid := h.L1.Out
 	h.L3.Backward(h.d2, dz, h.r2, n)
-	nn.ReLUBackward(h.d2[:n*hid], h.d2, h.r2)
+	nn.ReLUBackward(h.eng, h.d2[:n*hid], h.d2, h.r2)
 	h.BN2.Backward(h.d2, h.d2, h.a2, n)
 	h.L2.Backward(h.d1, h.d2, h.r1, n)
-	nn.ReLUBackward(h.d1[:n*hid], h.d1, h.r1)
+	nn.ReLUBackward(h.eng, h.d1[:n*hid], h.d1, h.r1)
 	h.BN1.Backward(h.d1, h.d1, h.a1, n)
 	h.L1.Backward(h.dx, h.d1, h.x, n)
 	return h.dx[:n*h.L1.In]

@@ -17,11 +17,11 @@ func BenchmarkSimCLRStep(b *testing.B) {
 		stem := bench.stem
 		b.Run(bench.name, func(b *testing.B) {
 			const views = 512
-			enc, err := NewEncoder(stem, views, bench.prec)
+			enc, err := NewEncoder(stem, views, kern.Default().WithPrecision(bench.prec))
 			if err != nil {
 				b.Fatal(err)
 			}
-			head := NewHead(FeatureDim, 512, 512, views)
+			head := NewHead(FeatureDim, 512, 512, views, kern.Default())
 			r := rand.New(rand.NewPCG(1, 2))
 			enc.Init(r)
 			head.Init(r)
@@ -29,7 +29,7 @@ func BenchmarkSimCLRStep(b *testing.B) {
 			for i := range x {
 				x[i] = float32(r.NormFloat64())
 			}
-			nt := loss.NewNTXent(0.5, views, 512)
+			nt := loss.NewNTXent(0.5, views, 512, kern.Default())
 			dz := make([]float32, views*512)
 			params := append(enc.Params(), head.Params()...)
 			step := func() {
@@ -57,7 +57,7 @@ func BenchmarkExtract(b *testing.B) {
 		stem := bench.stem
 		b.Run(bench.name, func(b *testing.B) {
 			const n = 512
-			enc, err := NewEncoder(stem, n, bench.prec)
+			enc, err := NewEncoder(stem, n, kern.Default().WithPrecision(bench.prec))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -29,7 +29,7 @@ const FeatureDim = 512
 // BasicBlocks (64, 128, 256, 512 channels), global average pool.
 type Encoder struct {
 	Stem   string
-	Prec   kern.Precision
+	Eng    *kern.Engine // what it computes with
 	Conv1  *nn.Conv2d
 	BN1    *nn.BatchNorm
 	Pool   *nn.MaxPool2d // nil for the CIFAR stem
@@ -44,24 +44,24 @@ type Encoder struct {
 }
 
 // NewEncoder builds the encoder for batches of up to maxN NHWC 32×32×3
-// images, its convolutions multiplying in prec.
-func NewEncoder(stem string, maxN int, prec kern.Precision) (*Encoder, error) {
+// images, computed by eng.
+func NewEncoder(stem string, maxN int, eng *kern.Engine) (*Encoder, error) {
 	in := nn.Dims{N: maxN, H: ImageSize, W: ImageSize, C: 3}
-	e := &Encoder{Stem: stem, Prec: prec, maxN: maxN}
+	e := &Encoder{Stem: stem, Eng: eng, maxN: maxN}
 	switch stem {
 	case StemImageNet:
-		e.Conv1 = nn.NewConv2d("conv1", in, 64, nn.Window{K: 7, Stride: 2, Pad: 3}, prec)
+		e.Conv1 = nn.NewConv2d("conv1", in, 64, nn.Window{K: 7, Stride: 2, Pad: 3}, eng)
 	case StemCIFAR:
-		e.Conv1 = nn.NewConv2d("conv1", in, 64, nn.Window{K: 3, Stride: 1, Pad: 1}, prec)
+		e.Conv1 = nn.NewConv2d("conv1", in, 64, nn.Window{K: 3, Stride: 1, Pad: 1}, eng)
 	default:
 		return nil, fmt.Errorf("model: unknown stem %q (want %s or %s)", stem, StemImageNet, StemCIFAR)
 	}
 	d := e.Conv1.Out
-	e.BN1 = nn.NewBatchNorm("bn1", d)
+	e.BN1 = nn.NewBatchNorm("bn1", d, eng)
 	e.c1, e.r1 = make([]float32, maxN*d.Image()), make([]float32, maxN*d.Image())
 	largest := d.Image()
 	if stem == StemImageNet {
-		e.Pool = nn.NewMaxPool2d(d, nn.Window{K: 3, Stride: 2, Pad: 1})
+		e.Pool = nn.NewMaxPool2d(d, nn.Window{K: 3, Stride: 2, Pad: 1}, eng)
 		d = e.Pool.Out
 		e.pooled = make([]float32, maxN*d.Image())
 	}
@@ -71,7 +71,7 @@ func NewEncoder(stem string, maxN int, prec kern.Precision) (*Encoder, error) {
 			if stage > 0 && i == 0 {
 				stride = 2
 			}
-			b := nn.NewBasicBlock(fmt.Sprintf("layer%d.%d", stage+1, i), d, planes, stride, prec)
+			b := nn.NewBasicBlock(fmt.Sprintf("layer%d.%d", stage+1, i), d, planes, stride, eng)
 			e.Blocks = append(e.Blocks, b)
 			d = b.Out
 			e.acts = append(e.acts, make([]float32, maxN*d.Image()))
@@ -144,7 +144,7 @@ func (e *Encoder) Forward(x []float32, n int) []float32 {
 		h = e.acts[i]
 	}
 	last := e.Blocks[len(e.Blocks)-1].Out
-	nn.AvgPoolForward(e.feat, h, n, last.H*last.W, last.C)
+	nn.AvgPoolForward(e.Eng, e.feat, h, n, last.H*last.W, last.C)
 	return e.feat[:n*FeatureDim]
 }
 
@@ -153,7 +153,7 @@ func (e *Encoder) Forward(x []float32, n int) []float32 {
 func (e *Encoder) Backward(dfeat []float32, n int) {
 	last := e.Blocks[len(e.Blocks)-1].Out
 	dy, dx := e.g1, e.g2
-	nn.AvgPoolBackward(dy, dfeat, n, last.H*last.W, last.C)
+	nn.AvgPoolBackward(e.Eng, dy, dfeat, n, last.H*last.W, last.C)
 	for i := len(e.Blocks) - 1; i >= 0; i-- {
 		in := e.r1
 		if i > 0 {
@@ -169,7 +169,7 @@ func (e *Encoder) Backward(dfeat []float32, n int) {
 		dy, dx = dx, dy
 	}
 	m := n * e.Conv1.Out.Image()
-	nn.ReLUBackward(dy[:m], dy, e.r1)
+	nn.ReLUBackward(e.Eng, dy[:m], dy, e.r1)
 	e.BN1.Backward(dy, dy, e.c1, n)
 	e.Conv1.Backward(nil, dy, e.x, n, false)
 }

@@ -4,8 +4,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
-
-	"github.com/simclr-go/simclr/pkg/kern"
 )
 
 // TestNoAllocation runs each layer of the training step on two threads with
@@ -13,25 +11,24 @@ import (
 // expects no allocation after a warm-up call: a closure or a task that
 // escapes to the workers would allocate on every call.
 func TestNoAllocation(t *testing.T) {
-	defer kern.SetThreads(kern.Threads())
-	kern.SetThreads(2)
+	eng := eng.WithThreads(2)
 	r := rand.New(rand.NewPCG(1, 2))
 	in := Dims{N: 8, H: 8, W: 8, C: 64}
 	size := in.N * in.Image() // 1<<15 values
 	x, dy, y, dx := randSlice(r, size), randSlice(r, size), make([]float32, size), make([]float32, size)
 
-	bn := NewBatchNorm("bn", in)
+	bn := NewBatchNorm("bn", in, eng)
 	bn.Forward(y, x, in.N) // Backward needs its statistics
-	sync := NewBatchNorm("sync", in)
+	sync := NewBatchNorm("sync", in, eng)
 	sync.Group = soloGroup{}
 	sync.Forward(y, x, in.N)
-	mp := NewMaxPool2d(in, Window{K: 3, Stride: 2, Pad: 1})
+	mp := NewMaxPool2d(in, Window{K: 3, Stride: 2, Pad: 1}, eng)
 	py, pdy := make([]float32, in.N*mp.Out.Image()), randSlice(r, in.N*mp.Out.Image())
 	mp.Forward(py, x, in.N)
 	hw := in.H * in.W
 	feat, dfeat := make([]float32, in.N*in.C), randSlice(r, in.N*in.C)
 	const rows = 64 // of size/rows features
-	l := NewLinear("fc", size/rows, 32)
+	l := NewLinear("fc", size/rows, 32, eng)
 	l.Init(r)
 	ly, ldy := make([]float32, rows*l.Out), randSlice(r, rows*l.Out)
 
@@ -44,13 +41,13 @@ func TestNoAllocation(t *testing.T) {
 		{"batchnorm backward", func() { bn.Backward(dx, dy, x, in.N) }},
 		{"synchronised batchnorm forward", func() { sync.Forward(y, x, in.N) }},
 		{"synchronised batchnorm backward", func() { sync.Backward(dx, dy, x, in.N) }},
-		{"relu forward", func() { ReLUForward(y, x) }},
-		{"relu backward", func() { ReLUBackward(dx, dy, y) }},
-		{"add", func() { AddForward(y, x, dy) }},
+		{"relu forward", func() { ReLUForward(eng, y, x) }},
+		{"relu backward", func() { ReLUBackward(eng, dx, dy, y) }},
+		{"add", func() { AddForward(eng, y, x, dy) }},
 		{"max pool forward", func() { mp.Forward(py, x, in.N) }},
 		{"max pool backward", func() { mp.Backward(dx, pdy, x, py, in.N) }},
-		{"avg pool forward", func() { AvgPoolForward(feat, x, in.N, hw, in.C) }},
-		{"avg pool backward", func() { AvgPoolBackward(dx, dfeat, in.N, hw, in.C) }},
+		{"avg pool forward", func() { AvgPoolForward(eng, feat, x, in.N, hw, in.C) }},
+		{"avg pool backward", func() { AvgPoolBackward(eng, dx, dfeat, in.N, hw, in.C) }},
 		{"linear forward", func() { l.Forward(ly, x, rows) }},
 		{"linear backward", func() { l.Backward(dx, ldy, x, rows) }},
 	} {

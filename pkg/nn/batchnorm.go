@@ -9,7 +9,7 @@ import (
 
 // bnBlock is the number of rows per partial sum in BatchNorm's reductions. It
 // is fixed, not derived from the thread count, and the partial sums are added
-// in block order, so the statistics are the same for any kern.Threads().
+// in block order, so the statistics are the same for any thread count.
 const bnBlock = 64
 
 // BatchNorm normalises each channel of NHWC activations, as PyTorch's
@@ -35,6 +35,7 @@ type BatchNorm struct {
 	// Group, when set, adds the sums of every training-mode pass over the
 	// members (who all call Forward and Backward in the same order).
 	Group Allreducer
+	eng   *kern.Engine
 
 	batchStats bool      // whether the last Forward used batch statistics
 	rows       float64   // the rows of those statistics, every member's
@@ -51,9 +52,9 @@ type BatchNorm struct {
 }
 
 // NewBatchNorm builds a batch norm over in.C channels for up to in.N images of
-// in.H×in.W, with PyTorch's defaults: weight 1, bias 0, running mean 0 and
-// variance 1, momentum 0.1, eps 1e-5, training mode.
-func NewBatchNorm(name string, in Dims) *BatchNorm {
+// in.H×in.W, computed by eng, with PyTorch's defaults: weight 1, bias 0,
+// running mean 0 and variance 1, momentum 0.1, eps 1e-5, training mode.
+func NewBatchNorm(name string, in Dims, eng *kern.Engine) *BatchNorm {
 	c := in.C
 	b := &BatchNorm{
 		Weight:            newParam(join(name, "weight"), c),
@@ -65,6 +66,7 @@ func NewBatchNorm(name string, in Dims) *BatchNorm {
 		Eps:               1e-5,
 		Train:             true,
 		In:                in,
+		eng:               eng,
 		mean:              make([]float32, c),
 		rstd:              make([]float32, c),
 		coef:              make([]float32, 3*c),
@@ -136,14 +138,15 @@ func (b *BatchNorm) forward(y, x, res []float32, n int, relu bool) {
 		scale[j] = b.Weight.Data[j] * b.rstd[j]
 		shift[j] = b.Bias.Data[j] - b.mean[j]*scale[j]
 	}
-	b.fwd = bnForward{y: y, x: x, res: res, scale: scale, shift: shift, relu: relu}
-	parallel(rows, rows*c, &b.fwd)
+	b.fwd = bnForward{e: b.eng, y: y, x: x, res: res, scale: scale, shift: shift, relu: relu}
+	parallel(b.eng, rows, rows*c, &b.fwd)
 	b.fwd = bnForward{}
 }
 
 // bnForward is y = x*scale + shift over rows [lo, hi), then the residual
 // and ReLU.
 type bnForward struct {
+	e                       *kern.Engine
 	y, x, res, scale, shift []float32
 	relu                    bool
 }
@@ -151,10 +154,10 @@ type bnForward struct {
 func (t *bnForward) Run(lo, hi int) {
 	c := len(t.scale)
 	if t.res != nil {
-		kern.ScaleShiftAddReLU(t.y[lo*c:hi*c], t.x[lo*c:hi*c], t.res[lo*c:hi*c], t.scale, t.shift)
+		t.e.ScaleShiftAddReLU(t.y[lo*c:hi*c], t.x[lo*c:hi*c], t.res[lo*c:hi*c], t.scale, t.shift)
 		return
 	}
-	kern.ScaleShift(t.y[lo*c:hi*c], t.x[lo*c:hi*c], t.scale, t.shift, t.relu)
+	t.e.ScaleShift(t.y[lo*c:hi*c], t.x[lo*c:hi*c], t.scale, t.shift, t.relu)
 }
 
 // batchStatistics sets mean and rstd from the rows of x and folds them into
@@ -225,17 +228,20 @@ func (b *BatchNorm) Backward(dx, dy, x []float32, n int) {
 		aj := -kj * v * r
 		k[j], a[j], e[j] = float32(kj), float32(aj), float32(-kj*u-aj*float64(mean[j]))
 	}
-	b.bwd = bnBackward{dx: dx, dy: dy, x: x, k: k, a: a, e: e}
-	parallel(rows, rows*c, &b.bwd)
+	b.bwd = bnBackward{eng: b.eng, dx: dx, dy: dy, x: x, k: k, a: a, e: e}
+	parallel(b.eng, rows, rows*c, &b.bwd)
 	b.bwd = bnBackward{}
 }
 
 // bnBackward is dx = k*dy + a*x + e over rows [lo, hi).
-type bnBackward struct{ dx, dy, x, k, a, e []float32 }
+type bnBackward struct {
+	eng                *kern.Engine
+	dx, dy, x, k, a, e []float32
+}
 
 func (t *bnBackward) Run(lo, hi int) {
 	c := len(t.k)
-	kern.Affine2(t.dx[lo*c:hi*c], t.dy[lo*c:hi*c], t.x[lo*c:hi*c], t.k, t.a, t.e)
+	t.eng.Affine2(t.dx[lo*c:hi*c], t.dy[lo*c:hi*c], t.x[lo*c:hi*c], t.k, t.a, t.e)
 }
 
 // reduce sums over rows [0, rows) into two [C] accumulators: r sums the
@@ -247,9 +253,9 @@ func (b *BatchNorm) reduce(r bnReduce, rows int) (s, t []float64) {
 	blocks := (rows + bnBlock - 1) / bnBlock
 	part := b.partial[:blocks*2*c]
 	clear(part)
-	r.part, r.rows, r.c = part, rows, c
+	r.e, r.part, r.rows, r.c = b.eng, part, rows, c
 	b.red = r
-	parallel(blocks, rows*c, &b.red)
+	parallel(b.eng, blocks, rows*c, &b.red)
 	b.red = bnReduce{}
 	s, t = b.sums[1:1+c], b.sums[1+c:]
 	clear(b.sums)
@@ -267,6 +273,7 @@ func (b *BatchNorm) reduce(r bnReduce, rows int) (s, t []float64) {
 // with dy, the sums of dy and dy*(x-mean) (Backward); else those of x and,
 // with mean, of (x-mean)² (the statistics).
 type bnReduce struct {
+	e                 *kern.Engine
 	dy, x, mean, part []float32
 	rows, c           int
 }
@@ -280,11 +287,11 @@ func (r *bnReduce) Run(lo, hi int) {
 		x := r.x[r0*c : r1*c]
 		switch {
 		case r.dy != nil:
-			kern.ChannelDots(s, t, r.dy[r0*c:r1*c], x, r.mean)
+			r.e.ChannelDots(s, t, r.dy[r0*c:r1*c], x, r.mean)
 		case r.mean != nil:
-			kern.ChannelSums(s, t, x, r.mean)
+			r.e.ChannelSums(s, t, x, r.mean)
 		default:
-			kern.ChannelSums(s, nil, x, nil)
+			r.e.ChannelSums(s, nil, x, nil)
 		}
 	}
 }

@@ -22,12 +22,12 @@ func TestConvForwardBF16(t *testing.T) {
 		{Dims{N: 2, H: 6, W: 5, C: 8}, 20, Window{K: 3, Stride: 1, Pad: 1}},
 		{Dims{N: 2, H: 6, W: 6, C: 4}, 12, Window{K: 1, Stride: 2}},
 	} {
-		c := NewConv2d("", tc.in, tc.cout, tc.win, kern.BF16)
+		c := NewConv2d("", tc.in, tc.cout, tc.win, eng.WithPrecision(kern.BF16))
 		copy(c.Weight.Data, randSlice(r, len(c.Weight.Data)))
 		x := randSlice(r, tc.in.N*tc.in.Image())
 		got := make([]float32, tc.in.N*c.Out.Image())
 		c.Forward(got, x, tc.in.N)
-		f := NewConv2d("", tc.in, tc.cout, tc.win, kern.FP32)
+		f := NewConv2d("", tc.in, tc.cout, tc.win, eng)
 		copy(f.Weight.Data, roundBF16(c.Weight.Data))
 		want := make([]float32, len(got))
 		f.Forward(want, roundBF16(x), tc.in.N)

@@ -25,24 +25,25 @@ type BasicBlock struct {
 	Scratch *Scratch
 
 	a1, r1, a2, ad []float32 // activations kept for Backward: conv1, relu(bn1), conv2, downsample conv
+	eng            *kern.Engine
 }
 
 // NewBasicBlock builds a block from in.C to planes channels for up to in.N
-// images of in.H×in.W, its convolutions multiplying in prec. Convolution
-// weights are zero until initialised or loaded.
-func NewBasicBlock(name string, in Dims, planes, stride int, prec kern.Precision) *BasicBlock {
-	b := &BasicBlock{In: in, Scratch: new(Scratch)}
-	b.Conv1 = NewConv2d(join(name, "conv1"), in, planes, Window{K: 3, Stride: stride, Pad: 1}, prec)
+// images of in.H×in.W, computed by eng. Convolution weights are zero until
+// initialised or loaded.
+func NewBasicBlock(name string, in Dims, planes, stride int, eng *kern.Engine) *BasicBlock {
+	b := &BasicBlock{In: in, Scratch: new(Scratch), eng: eng}
+	b.Conv1 = NewConv2d(join(name, "conv1"), in, planes, Window{K: 3, Stride: stride, Pad: 1}, eng)
 	b.Out = b.Conv1.Out
-	b.BN1 = NewBatchNorm(join(name, "bn1"), b.Out)
-	b.Conv2 = NewConv2d(join(name, "conv2"), b.Out, planes, Window{K: 3, Stride: 1, Pad: 1}, prec)
-	b.BN2 = NewBatchNorm(join(name, "bn2"), b.Out)
+	b.BN1 = NewBatchNorm(join(name, "bn1"), b.Out, eng)
+	b.Conv2 = NewConv2d(join(name, "conv2"), b.Out, planes, Window{K: 3, Stride: 1, Pad: 1}, eng)
+	b.BN2 = NewBatchNorm(join(name, "bn2"), b.Out, eng)
 	size := in.N * b.Out.Image()
 	buf := func() []float32 { return make([]float32, size) }
 	b.a1, b.r1, b.a2 = buf(), buf(), buf()
 	if stride != 1 || in.C != planes {
-		b.DownConv = NewConv2d(join(name, "downsample.0"), in, planes, Window{K: 1, Stride: stride}, prec)
-		b.DownBN = NewBatchNorm(join(name, "downsample.1"), b.Out)
+		b.DownConv = NewConv2d(join(name, "downsample.0"), in, planes, Window{K: 1, Stride: stride}, eng)
+		b.DownBN = NewBatchNorm(join(name, "downsample.1"), b.Out, eng)
 		b.ad = buf()
 	}
 	return b
@@ -139,10 +140,10 @@ func (b *BasicBlock) Backward(dx, dy, x, y []float32, n int) {
 	dx = need("block input gradient", dx, n*b.In.Image())
 	tmp := b.Scratch.get(3 * m)
 	g, d1, d2 := tmp[:m], tmp[m:2*m], tmp[2*m:]
-	ReLUBackward(g, dy, y) // g: gradient of the sum, shared by both branches
+	ReLUBackward(b.eng, g, dy, y) // g: gradient of the sum, shared by both branches
 	b.BN2.Backward(d2, g, b.a2[:m], n)
 	b.Conv2.Backward(d1, d2, b.r1[:m], n, false)
-	ReLUBackward(d1, d1, b.r1[:m])
+	ReLUBackward(b.eng, d1, d1, b.r1[:m])
 	b.BN1.Backward(d2, d1, b.a1[:m], n)
 	if b.DownConv == nil {
 		copy(dx, g)

@@ -4,8 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/simclr-go/simclr/pkg/kern"
 )
 
 // TestThreadInvariance runs a downsampling block (conv, batch norm, relu,
@@ -13,17 +11,14 @@ import (
 // every loop forced parallel, and expects bit-identical results. The batch
 // is below the capacity and conv1 lowers it in two passes.
 func TestThreadInvariance(t *testing.T) {
-	defer func(work, threads int) {
-		minParallelWork = work
-		kern.SetThreads(threads)
-	}(minParallelWork, kern.Threads())
+	defer func(work int) { minParallelWork = work }(minParallelWork)
 	minParallelWork = 0
 
 	in, n := Dims{N: 4, H: 6, W: 5, C: 3}, 3
 	run := func(threads int) [][]float32 {
-		kern.SetThreads(threads)
+		eng := eng.WithThreads(threads)
 		r := rand.New(rand.NewPCG(3, 4))
-		b := NewBasicBlock("", in, 4, 2, kern.FP32)
+		b := NewBasicBlock("", in, 4, 2, eng)
 		b.Conv1.chunk = 2
 		var p64 [][]float64
 		for _, p := range b.Params() {
@@ -44,18 +39,18 @@ func TestThreadInvariance(t *testing.T) {
 			outs = append(outs, buf.Data)
 		}
 
-		mp := NewMaxPool2d(in, Window{K: 3, Stride: 2, Pad: 1})
+		mp := NewMaxPool2d(in, Window{K: 3, Stride: 2, Pad: 1}, eng)
 		py := make([]float32, n*mp.Out.Image())
 		mp.Forward(py, x, n)
 		pdx := make([]float32, len(x))
 		mp.Backward(pdx, randSlice(r, len(py)), x, py, n)
 
 		ay := make([]float32, n*in.C)
-		AvgPoolForward(ay, x, n, in.H*in.W, in.C)
+		AvgPoolForward(eng, ay, x, n, in.H*in.W, in.C)
 		adx := make([]float32, len(x))
-		AvgPoolBackward(adx, randSlice(r, len(ay)), n, in.H*in.W, in.C)
+		AvgPoolBackward(eng, adx, randSlice(r, len(ay)), n, in.H*in.W, in.C)
 
-		l := NewLinear("", in.C, 5)
+		l := NewLinear("", in.C, 5, eng)
 		l.Init(r)
 		ly := make([]float32, n*5)
 		l.Forward(ly, ay, n)
@@ -83,7 +78,7 @@ func TestConvBackwardModes(t *testing.T) {
 	in := Dims{N: 2, H: 5, W: 6, C: 3}
 	for _, win := range []Window{{K: 3, Stride: 1, Pad: 1}, {K: 3, Stride: 2, Pad: 1}, {K: 1, Stride: 2}, {K: 1, Stride: 1}} {
 		r := rand.New(rand.NewPCG(5, 6))
-		c := NewConv2d("", in, 4, win, kern.FP32)
+		c := NewConv2d("", in, 4, win, eng)
 		copy(c.Weight.Data, randSlice(r, len(c.Weight.Data)))
 		x, dy := randSlice(r, in.N*in.Image()), randSlice(r, in.N*c.Out.Image())
 
@@ -125,7 +120,7 @@ func TestConvBackwardModes(t *testing.T) {
 // dispatch and the closures handed to it.
 func BenchmarkBasicBlock(b *testing.B) {
 	in := Dims{N: 64, H: 8, W: 8, C: 64}
-	blk := NewBasicBlock("", in, 64, 1, kern.FP32)
+	blk := NewBasicBlock("", in, 64, 1, eng)
 	r := rand.New(rand.NewPCG(1, 1))
 	blk.InitKaiming(r)
 	x, dy := randSlice(r, in.N*in.Image()), randSlice(r, in.N*in.Image())

@@ -26,7 +26,8 @@ type Conv2d struct {
 	Weight  *Param // [Cout][K][K][Cin]
 	In, Out Dims
 	Win     Window
-	prec    kern.Precision // what forward and dx multiply in; dW is float32
+	eng     *kern.Engine
+	prec    kern.Precision // what forward and dx multiply in (eng's policy); dW is float32
 	k       int            // K*K*Cin: the length of an im2col row
 	chunk   int            // images lowered per im2col pass
 	cols    []float32      // [chunk*OutH*OutW][k], made on first use; nil when x is its own im2col
@@ -56,9 +57,9 @@ type Conv2d struct {
 }
 
 // NewConv2d builds a convolution from in.C to cout channels for batches of up
-// to in.N images of in.H×in.W, multiplying in prec. Its weight is zero until
-// initialised or loaded.
-func NewConv2d(name string, in Dims, cout int, win Window, prec kern.Precision) *Conv2d {
+// to in.N images of in.H×in.W, computed by eng in its convolutions'
+// precision. Its weight is zero until initialised or loaded.
+func NewConv2d(name string, in Dims, cout int, win Window, eng *kern.Engine) *Conv2d {
 	if win.K < 1 || win.Stride < 1 || win.Pad < 0 || win.out(in.H) < 1 || win.out(in.W) < 1 {
 		panic(fmt.Sprintf("nn: conv %s: window %+v does not fit %+v", name, win, in))
 	}
@@ -67,19 +68,20 @@ func NewConv2d(name string, in Dims, cout int, win Window, prec kern.Precision) 
 		In:     in,
 		Out:    Dims{N: in.N, H: win.out(in.H), W: win.out(in.W), C: cout},
 		Win:    win,
-		prec:   prec,
+		eng:    eng,
+		prec:   eng.Policy.Conv,
 		k:      win.K * win.K * in.C,
 	}
 	if !c.pointwise() {
 		c.chunk = max(1, min(in.N, colsBudget/(c.Out.H*c.Out.W*c.k)))
 	}
-	if useDirect && canStrided(in, cout, win) {
+	if useDirect && tiled(eng) && canStrided(in, cout, win) {
 		c.subsample = true
 		c.tiles = make([]float32, maxStridedUnits*tr*tc)
 		c.wp = make([]float32, cout*c.k)
 		c.taps = []int{0}
 	}
-	if useDirect && canDirect(in, cout, win) {
+	if useDirect && tiled(eng) && canDirect(in, cout, win) {
 		c.direct = true
 		units := max(c.Out.H*c.Out.W*cout, in.H*in.W*in.C, win.K*win.K*in.C) / tc
 		c.tiles = make([]float32, units*tr*tc)
@@ -123,7 +125,7 @@ func (c *Conv2d) Forward(y, x []float32, n int) {
 	w, cout := c.Weight.Data, c.Out.C
 	switch {
 	case c.pointwise():
-		kern.SgemmIn(c.prec, false, true, n*c.In.H*c.In.W, cout, c.k, 1, x, c.k, w, c.k, 0, y, cout)
+		c.eng.SgemmIn(c.prec, false, true, n*c.In.H*c.In.W, cout, c.k, 1, x, c.k, w, c.k, 0, y, cout)
 		return
 	case c.direct && n >= tr:
 		c.forwardDirect(y, x, n)
@@ -140,11 +142,11 @@ func (c *Conv2d) Forward(y, x []float32, n int) {
 			// Lowering straight to bf16 halves the bytes written and read, and
 			// spares the GEMM converting them.
 			cols := c.im2colBF16(x, i0, nb)
-			kern.SgemmPairs(len(cols)/c.k16(), cout, c.k, cols, c.k16(), true, w, c.k, 0, yc, cout)
+			c.eng.SgemmPairs(len(cols)/c.k16(), cout, c.k, cols, c.k16(), true, w, c.k, 0, yc, cout)
 			continue
 		}
 		cols := c.im2col(x, i0, nb)
-		kern.Sgemm(false, true, len(cols)/c.k, cout, c.k, 1, cols, c.k, w, c.k, 0, yc, cout)
+		c.eng.Sgemm(false, true, len(cols)/c.k, cout, c.k, 1, cols, c.k, w, c.k, 0, yc, cout)
 		if nb == n {
 			c.lowered = x // Backward need not lower it again
 		}
@@ -169,9 +171,9 @@ func (c *Conv2d) Backward(dx, dy, x []float32, n int, accumulate bool) {
 	switch {
 	case c.pointwise():
 		m := n * c.In.H * c.In.W
-		kern.Sgemm(true, false, cout, c.k, m, 1, dy, cout, x, c.k, 1, dw, c.k)
+		c.eng.Sgemm(true, false, cout, c.k, m, 1, dy, cout, x, c.k, 1, dw, c.k)
 		if dx != nil {
-			kern.SgemmIn(c.prec, false, false, m, c.k, cout, 1, dy, cout, w, c.k, beta(accumulate), dx, c.k)
+			c.eng.SgemmIn(c.prec, false, false, m, c.k, cout, 1, dy, cout, w, c.k, beta(accumulate), dx, c.k)
 		}
 		return
 	case c.direct && n >= tr:
@@ -196,9 +198,9 @@ func (c *Conv2d) Backward(dx, dy, x []float32, n int, accumulate bool) {
 		m, dyc := len(cols)/c.k, dy[i0*c.Out.Image():]
 		// dWᵀ = colsᵀ·dY: K×Cout, whole tiles for the ResNet shapes, where
 		// dW = dYᵀ·cols would leave Cout=64 rows a third of a tile short.
-		kern.Sgemm(true, false, c.k, cout, m, 1, cols, c.k, dyc, cout, beta(i0 > 0), c.dwT, cout)
+		c.eng.Sgemm(true, false, c.k, cout, m, 1, cols, c.k, dyc, cout, beta(i0 > 0), c.dwT, cout)
 		if dx != nil {
-			kern.SgemmIn(c.prec, false, false, m, c.k, cout, 1, dyc, cout, w, c.k, 0, cols, c.k) // cols now holds dcols
+			c.eng.SgemmIn(c.prec, false, false, m, c.k, cout, 1, dyc, cout, w, c.k, 0, cols, c.k) // cols now holds dcols
 			c.col2im(dx, cols, i0, nb, accumulate)
 		}
 	}
@@ -230,11 +232,11 @@ func (c *Conv2d) im2col(x []float32, i0, nb int) []float32 {
 		c.cols = make([]float32, c.chunk*c.Out.H*c.Out.W*c.k)
 	}
 	c.lower = lowerTask{c: c, x: x, i0: i0}
-	parallel(nb*c.Out.H, nb*c.Out.H*c.Out.W*c.k, &c.lower)
+	parallel(c.eng, nb*c.Out.H, nb*c.Out.H*c.Out.W*c.k, &c.lower)
 	return c.cols[:nb*c.Out.H*c.Out.W*c.k]
 }
 
-// im2colBF16 is im2col writing bfloat16 pairs (kern.SgemmPairs' A), half
+// im2colBF16 is im2col writing bfloat16 pairs (kern.Engine.SgemmPairs' A), half
 // the bytes of float32: each row is lowered in float32, then converted.
 // Rows are c.k16 dwords; an odd k is padded with zero.
 func (c *Conv2d) im2colBF16(x []float32, i0, nb int) []uint32 {
@@ -246,7 +248,7 @@ func (c *Conv2d) im2colBF16(x []float32, i0, nb int) []uint32 {
 		c.cols = make([]float32, rows*c.k)
 	}
 	c.lower = lowerTask{c: c, x: x, i0: i0, bf16: true}
-	parallel(nb*c.Out.H, nb*c.Out.H*c.Out.W*c.k, &c.lower)
+	parallel(c.eng, nb*c.Out.H, nb*c.Out.H*c.Out.W*c.k, &c.lower)
 	return c.cols16[:nb*c.Out.H*c.Out.W*c.k16()]
 }
 
@@ -272,7 +274,7 @@ func (t *lowerTask) Run(lo, hi int) {
 			p := r*out.W + ow
 			if t.bf16 {
 				c.lowerPixel(row, t.x, t.i0+r/out.H, r%out.H, ow)
-				kern.PackBF16(c.cols16[p*c.k16():][:c.k16()], row)
+				c.eng.PackBF16(c.cols16[p*c.k16():][:c.k16()], row)
 				continue
 			}
 			c.lowerPixel(c.cols[p*c.k:][:c.k], t.x, t.i0+r/out.H, r%out.H, ow)
@@ -307,7 +309,7 @@ func (c *Conv2d) lowerPixel(row, x []float32, img, oh, ow int) {
 // overwriting unless accumulate.
 func (c *Conv2d) col2im(dx, dcols []float32, i0, nb int, accumulate bool) {
 	c.fold = col2imTask{c: c, dx: dx, dcols: dcols, i0: i0, accumulate: accumulate}
-	parallel(nb*c.In.H, len(dcols), &c.fold)
+	parallel(c.eng, nb*c.In.H, len(dcols), &c.fold)
 }
 
 // col2imTask is col2im over (image within chunk, input row). Each input
@@ -340,7 +342,7 @@ func (t *col2imTask) Run(lo, hi int) {
 					if !ok {
 						continue
 					}
-					kern.AddTo(dst, t.dcols[((img*out.H+oh)*out.W+ow)*c.k+(kh*win.K+kw)*in.C:][:in.C])
+					c.eng.AddTo(dst, t.dcols[((img*out.H+oh)*out.W+ow)*c.k+(kh*win.K+kw)*in.C:][:in.C])
 				}
 			}
 		}

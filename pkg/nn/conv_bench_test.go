@@ -3,8 +3,6 @@ package nn
 import (
 	"math/rand/v2"
 	"testing"
-
-	"github.com/simclr-go/simclr/pkg/kern"
 )
 
 // convLayer is one distinct convolution of ResNet-18 on 32×32 images.
@@ -75,7 +73,7 @@ func BenchmarkConvDirect(b *testing.B) {
 func benchConv(b *testing.B, l convLayer) {
 	const n = 512
 	in := Dims{N: n, H: l.hw, W: l.hw, C: l.cin}
-	c := NewConv2d("", in, l.cout, Window{K: l.k, Stride: l.stride, Pad: l.k / 2}, kern.FP32)
+	c := NewConv2d("", in, l.cout, Window{K: l.k, Stride: l.stride, Pad: l.k / 2}, eng)
 	r := rand.New(rand.NewPCG(1, 2))
 	c.InitKaiming(r)
 	x := randSlice(r, n*in.Image())

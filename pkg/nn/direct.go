@@ -22,10 +22,18 @@ import (
 // Every loop runs over units of work that one thread owns whole: a
 // position and a channel panel, through every image group and tap in a
 // fixed order, so results do not depend on the thread count.
+//
+// The loops are laid out for a micro-kernel tile of tr×tc, the one every
+// backend so far computes; with an engine of another tile (tiled false)
+// the convolutions run through im2col and the GEMM instead.
 const (
-	tr = kern.TileRows
-	tc = kern.TileCols
+	tr = 12
+	tc = 32
 )
+
+// tiled reports whether eng's micro-kernel computes the tr×tc tile the
+// direct and strided loops are laid out for.
+func tiled(eng *kern.Engine) bool { return eng.TileRows() == tr && eng.TileCols() == tc }
 
 // useDirect makes the convolutions that can run directly do so. Measured
 // with BenchmarkConvDirect at 512 views (ms, direct against im2col): the
@@ -70,16 +78,16 @@ func (c *Conv2d) tile(lo int) []float32 { return c.tiles[lo*tr*tc:][:tr*tc] }
 
 // keepRows writes (or adds, when add) rows [skip, tr) of the scratch tile
 // t onto dst, whose rows are ld apart.
-func keepRows(dst []float32, ld int, t []float32, skip int, add bool) {
+func (c *Conv2d) keepRows(dst []float32, ld int, t []float32, skip int, add bool) {
 	for r := skip; r < tr; r++ {
-		putRow(dst[r*ld:][:tc], t[r*tc:][:tc], add)
+		c.putRow(dst[r*ld:][:tc], t[r*tc:][:tc], add)
 	}
 }
 
 // putRow writes src onto dst, or adds it when add.
-func putRow(dst, src []float32, add bool) {
+func (c *Conv2d) putRow(dst, src []float32, add bool) {
 	if add {
-		kern.AddTo(dst, src)
+		c.eng.AddTo(dst, src)
 	} else {
 		copy(dst, src)
 	}
@@ -100,7 +108,7 @@ func (c *Conv2d) forwardDirect(y, x []float32, n int) {
 				pt := panel*kk + t
 				for i := 0; i < cin; i += 2 {
 					rows := c.wp[(pt*cin+i)*tc:]
-					kern.InterleaveBF16(c.wp16[(pt*cin+i)/2*tc:][:tc], rows[:tc], rows[tc:2*tc])
+					c.eng.InterleaveBF16(c.wp16[(pt*cin+i)/2*tc:][:tc], rows[:tc], rows[tc:2*tc])
 				}
 			}
 		}
@@ -116,7 +124,7 @@ func (c *Conv2d) forwardDirect(y, x []float32, n int) {
 		c.dfwd.x = c.pixelMajor(xT, x, n, c.In, c.In.C)
 	}
 	units := c.Out.H * c.Out.W * (c.Out.C / tc)
-	parallel(units, units*n*c.k, &c.dfwd)
+	parallel(c.eng, units, units*n*c.k, &c.dfwd)
 }
 
 // packWeight packs the weight as the micro-kernel reads B in the forward
@@ -167,9 +175,9 @@ func (t *directForward) Run(lo, hi int) {
 					}
 					a, tap := ((ih*in.W+iw)*t.n+n0)*in.C, panel*kk+kh*win.K+kw
 					if t.x16 != nil {
-						kern.Tile16(in.C/2, t.x16[a/2:], in.C/2, 1, c.wp16[tap*in.C/2*tc:], tc, scratch, tc, add)
+						c.eng.Tile16(in.C/2, t.x16[a/2:], in.C/2, 1, c.wp16[tap*in.C/2*tc:], tc, scratch, tc, add)
 					} else {
-						kern.Tile(in.C, t.x[a:], in.C, 1, c.wp[tap*in.C*tc:], tc, scratch, tc, add)
+						c.eng.Tile(in.C, t.x[a:], in.C, 1, c.wp[tap*in.C*tc:], tc, scratch, tc, add)
 					}
 					add = true
 				}
@@ -177,7 +185,7 @@ func (t *directForward) Run(lo, hi int) {
 			if !add { // no tap inside the image: a window all padding
 				clear(scratch)
 			}
-			keepRows(t.y[((n0*out.H+oh)*out.W+ow)*out.C+panel*tc:], out.Image(), scratch, skip, false)
+			c.keepRows(t.y[((n0*out.H+oh)*out.W+ow)*out.C+panel*tc:], out.Image(), scratch, skip, false)
 		}
 	}
 }
@@ -190,7 +198,7 @@ func (c *Conv2d) backwardDirect(dx, dy, x []float32, n int, accumulate bool) {
 	xT, dyT = c.pixelMajor(xT, x, n, c.In, tc), c.pixelMajor(dyT, dy, n, c.Out, c.Out.C)
 	c.dweight = directWeightGrad{c: c, dy: dyT, x: xT, n: n}
 	units := len(c.taps) * (c.In.C / tc) // taps no window uses add nothing
-	parallel(units, units*n*c.Out.Image()*c.Out.C, &c.dweight)
+	parallel(c.eng, units, units*n*c.Out.Image()*c.Out.C, &c.dweight)
 	if dx == nil {
 		return
 	}
@@ -205,7 +213,7 @@ func (c *Conv2d) backwardDirect(dx, dy, x []float32, n int, accumulate bool) {
 			for panel := range panels {
 				for o := 0; o < cout; o += 2 {
 					lo, hi := c.Weight.Data[o*c.k+t*cin+panel*tc:], c.Weight.Data[(o+1)*c.k+t*cin+panel*tc:]
-					kern.InterleaveBF16(c.wq16[((t*panels+panel)*cout/2+o/2)*tc:][:tc], lo[:tc], hi[:tc])
+					c.eng.InterleaveBF16(c.wq16[((t*panels+panel)*cout/2+o/2)*tc:][:tc], lo[:tc], hi[:tc])
 				}
 			}
 		}
@@ -214,7 +222,7 @@ func (c *Conv2d) backwardDirect(dx, dy, x []float32, n int, accumulate bool) {
 		c.dinput.dy16 = c.pixelMajorPairs(dy16, dy, n, c.Out)
 	}
 	units = c.In.H * c.In.W * (c.In.C / tc)
-	parallel(units, units*n*c.k, &c.dinput)
+	parallel(c.eng, units, units*n*c.k, &c.dinput)
 }
 
 // directInputGrad computes dx over units (input position, input channel
@@ -254,10 +262,10 @@ func (t *directInputGrad) Run(lo, hi int) {
 					a, tap := ((oh*out.W+ow)*t.n+n0)*out.C, kh*win.K+kw
 					if t.dy16 != nil {
 						b := c.wq16[(tap*panels+panel)*out.C/2*tc:]
-						kern.Tile16(out.C/2, t.dy16[a/2:], out.C/2, 1, b, tc, scratch, tc, add)
+						c.eng.Tile16(out.C/2, t.dy16[a/2:], out.C/2, 1, b, tc, scratch, tc, add)
 					} else {
 						b := c.Weight.Data[tap*in.C+panel*tc:]
-						kern.Tile(out.C, t.dy[a:], out.C, 1, b, c.k, scratch, tc, add)
+						c.eng.Tile(out.C, t.dy[a:], out.C, 1, b, c.k, scratch, tc, add)
 					}
 					add = true
 				}
@@ -265,7 +273,7 @@ func (t *directInputGrad) Run(lo, hi int) {
 			at := t.dx[((n0*in.H+ih)*in.W+iw)*in.C+panel*tc:]
 			switch {
 			case add:
-				keepRows(at, in.Image(), scratch, skip, t.accumulate)
+				c.keepRows(at, in.Image(), scratch, skip, t.accumulate)
 			case !t.accumulate: // no window reads this pixel
 				for r := skip; r < tr; r++ {
 					clear(at[r*in.Image():][:tc])
@@ -315,13 +323,13 @@ func (t *directWeightGrad) Run(lo, hi int) {
 					if skip > 0 {
 						dst, ld, add = scratch, tc, !first
 					}
-					kern.Tile(t.n, a, 1, out.C, b, tc, dst, ld, add)
+					c.eng.Tile(t.n, a, 1, out.C, b, tc, dst, ld, add)
 				}
 				first = false
 			}
 		}
 		if co0, skip := group(groups(out.C)-1, out.C); skip > 0 && !first {
-			keepRows(dw[co0*c.k+tap*in.C+panel*tc:], c.k, scratch, skip, true)
+			c.keepRows(dw[co0*c.k+tap*in.C+panel*tc:], c.k, scratch, skip, true)
 		}
 	}
 }
@@ -331,21 +339,22 @@ func (t *directWeightGrad) Run(lo, hi int) {
 // it. With width C that is [H][W][n][C]; the weight gradient reads x in
 // panels of tc, so that each of its steps reads one contiguous panel row.
 func (c *Conv2d) pixelMajor(dst, t []float32, n int, d Dims, width int) []float32 {
-	c.transpose = transposeTask{dst: dst, src: t, n: n, pixels: d.H * d.W, ch: d.C, width: width}
-	parallel(d.H*d.W, n*d.Image(), &c.transpose)
+	c.transpose = transposeTask{e: c.eng, dst: dst, src: t, n: n, pixels: d.H * d.W, ch: d.C, width: width}
+	parallel(c.eng, d.H*d.W, n*d.Image(), &c.transpose)
 	return dst
 }
 
 // pixelMajorPairs is pixelMajor in one panel to bf16 pairs of consecutive
 // channels.
 func (c *Conv2d) pixelMajorPairs(dst []uint32, t []float32, n int, d Dims) []uint32 {
-	c.transpose = transposeTask{pairs: dst, src: t, n: n, pixels: d.H * d.W, ch: d.C, width: d.C}
-	parallel(d.H*d.W, n*d.Image(), &c.transpose)
+	c.transpose = transposeTask{e: c.eng, pairs: dst, src: t, n: n, pixels: d.H * d.W, ch: d.C, width: d.C}
+	parallel(c.eng, d.H*d.W, n*d.Image(), &c.transpose)
 	return dst
 }
 
 // transposeTask is pixelMajor (or pixelMajorPairs, to pairs) over pixels.
 type transposeTask struct {
+	e                    *kern.Engine
 	dst, src             []float32
 	pairs                []uint32
 	n, pixels, ch, width int
@@ -357,7 +366,7 @@ func (t *transposeTask) Run(lo, hi int) {
 		for i := range t.n {
 			src := t.src[(i*t.pixels+p)*t.ch:][:t.ch]
 			if t.pairs != nil {
-				kern.PackBF16(t.pairs[(p*t.n+i)*t.ch/2:][:t.ch/2], src)
+				t.e.PackBF16(t.pairs[(p*t.n+i)*t.ch/2:][:t.ch/2], src)
 				continue
 			}
 			for b := range panels {

@@ -15,10 +15,9 @@ import (
 // that are not a whole number of tiles exercise the partial last group,
 // output channels not a multiple of the tile rows the partial last block.
 func TestDirectMatchesLowering(t *testing.T) {
-	defer func(direct bool, work, threads, chunk int) {
+	defer func(direct bool, work, chunk int) {
 		useDirect, minParallelWork, stridedChunk = direct, work, chunk
-		kern.SetThreads(threads)
-	}(useDirect, minParallelWork, kern.Threads(), stridedChunk)
+	}(useDirect, minParallelWork, stridedChunk)
 	for _, tc := range []struct {
 		name  string
 		in    Dims
@@ -46,16 +45,16 @@ func TestDirectMatchesLowering(t *testing.T) {
 			r := rand.New(rand.NewPCG(11, 12))
 			w := randSlice(r, tc.cout*tc.win.K*tc.win.K*tc.in.C)
 			x := randSlice(r, tc.n*tc.in.Image())
-			build := func(direct bool) *Conv2d {
+			build := func(direct bool, eng *kern.Engine) *Conv2d {
 				useDirect = direct
-				c := NewConv2d("", tc.in, tc.cout, tc.win, kern.FP32)
+				c := NewConv2d("", tc.in, tc.cout, tc.win, eng)
 				if (c.direct || c.subsample) != direct {
 					t.Fatalf("direct %v, strided %v, want %v", c.direct, c.subsample, direct)
 				}
 				copy(c.Weight.Data, w)
 				return c
 			}
-			ref := build(false)
+			ref := build(false, eng)
 			dy := randSlice(r, tc.n*ref.Out.Image())
 			base, grad0 := randSlice(r, len(x)), randSlice(r, len(w))
 			// run returns y, dx overwritten, dx accumulated onto base, and
@@ -72,8 +71,7 @@ func TestDirectMatchesLowering(t *testing.T) {
 			}
 			want := run(ref)
 			names := []string{"y", "dx", "accumulated dx", "dW"}
-			kern.SetThreads(1)
-			got := run(build(true))
+			got := run(build(true, eng.WithThreads(1)))
 			for i := range want {
 				// Both sum hundreds of float32 products, in different orders.
 				expectClose(t, names[i], got[i], to64(want[i]), 1e-4)
@@ -81,8 +79,7 @@ func TestDirectMatchesLowering(t *testing.T) {
 			// Every loop split, over 2 and 3 threads: the same bits.
 			minParallelWork = 0
 			for _, threads := range []int{2, 3} {
-				kern.SetThreads(threads)
-				for i, v := range run(build(true)) {
+				for i, v := range run(build(true, eng.WithThreads(threads))) {
 					for j := range v {
 						if math.Float32bits(v[j]) != math.Float32bits(got[i][j]) {
 							t.Fatalf("%d threads: %s[%d] = %g, 1 thread %g", threads, names[i], j, v[j], got[i][j])
@@ -112,7 +109,7 @@ func TestDirectBF16(t *testing.T) {
 		r := rand.New(rand.NewPCG(13, 14))
 		convs := map[kern.Precision]*Conv2d{}
 		for _, p := range []kern.Precision{kern.FP32, kern.BF16} {
-			convs[p] = NewConv2d("", tc.in, tc.cout, tc.win, p)
+			convs[p] = NewConv2d("", tc.in, tc.cout, tc.win, eng.WithPrecision(p))
 			if !convs[p].direct {
 				t.Fatalf("%+v: not direct", tc.in)
 			}

@@ -17,7 +17,7 @@
 //     them. Backward OVERWRITES the input gradient dx, except Conv2d.Backward
 //     with accumulate set, which adds (where a residual branch joins).
 //     Conv2d and Linear accept dx == nil when the input gradient is not needed.
-//   - Results are bit-identical for any kern.Threads(): work is split only over
+//   - Results are bit-identical for any thread count: work is split only over
 //     independent outputs, and reductions are summed in a fixed order.
 //   - Parameter and buffer names follow torchvision's resnet18 state_dict; the
 //     caller supplies the prefix ("layer1.0.conv1" gives "layer1.0.conv1.weight").

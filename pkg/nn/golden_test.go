@@ -6,8 +6,6 @@ import (
 	"math"
 	"os"
 	"testing"
-
-	"github.com/simclr-go/simclr/pkg/kern"
 )
 
 // Golden tests against PyTorch. testdata/golden.py (run with Debian's
@@ -112,7 +110,7 @@ func fromBatchNorm(b *BatchNorm) goldenLayer {
 func TestGolden(t *testing.T) {
 	conv := func(cout int, win Window) func(Dims) goldenLayer {
 		return func(in Dims) goldenLayer {
-			c := NewConv2d("", in, cout, win, kern.FP32)
+			c := NewConv2d("", in, cout, win, eng)
 			return goldenLayer{
 				params: c.Params(), fwd: c.Forward,
 				bwd: func(dx, dy, x, _ []float32, n int) { c.Backward(dx, dy, x, n, false) },
@@ -121,7 +119,7 @@ func TestGolden(t *testing.T) {
 	}
 	bn := func(train bool) func(Dims) goldenLayer {
 		return func(in Dims) goldenLayer {
-			b := NewBatchNorm("", in)
+			b := NewBatchNorm("", in, eng)
 			b.Train = train
 			return fromBatchNorm(b)
 		}
@@ -130,7 +128,7 @@ func TestGolden(t *testing.T) {
 		return goldenLayer{params: b.Params(), buffers: b.Buffers(), counters: b.Counters(), fwd: b.Forward, bwd: b.Backward}
 	}
 	block := func(planes, stride int) func(Dims) goldenLayer {
-		return func(in Dims) goldenLayer { return fromBlock(NewBasicBlock("", in, planes, stride, kern.FP32)) }
+		return func(in Dims) goldenLayer { return fromBlock(NewBasicBlock("", in, planes, stride, eng)) }
 	}
 	cases := []struct {
 		name  string
@@ -145,30 +143,30 @@ func TestGolden(t *testing.T) {
 		{"bn2d_eval", bn(false)},
 		{"bn1d_train", bn(true)},
 		{"maxpool", func(in Dims) goldenLayer {
-			p := NewMaxPool2d(in, Window{K: 3, Stride: 2, Pad: 1})
+			p := NewMaxPool2d(in, Window{K: 3, Stride: 2, Pad: 1}, eng)
 			return goldenLayer{fwd: p.Forward, bwd: func(dx, dy, x, y []float32, n int) { p.Backward(dx, dy, x, y, n) }}
 		}},
 		{"avgpool", func(in Dims) goldenLayer {
 			hw := in.H * in.W
 			return goldenLayer{
-				fwd: func(y, x []float32, n int) { AvgPoolForward(y, x, n, hw, in.C) },
-				bwd: func(dx, dy, _, _ []float32, n int) { AvgPoolBackward(dx, dy, n, hw, in.C) },
+				fwd: func(y, x []float32, n int) { AvgPoolForward(eng, y, x, n, hw, in.C) },
+				bwd: func(dx, dy, _, _ []float32, n int) { AvgPoolBackward(eng, dx, dy, n, hw, in.C) },
 			}
 		}},
 		{"linear", func(in Dims) goldenLayer {
-			l := NewLinear("", in.C, 4)
+			l := NewLinear("", in.C, 4, eng)
 			return goldenLayer{params: l.Params(), fwd: l.Forward, bwd: func(dx, dy, x, _ []float32, n int) { l.Backward(dx, dy, x, n) }}
 		}},
 		{"relu", func(Dims) goldenLayer {
 			return goldenLayer{
-				fwd: func(y, x []float32, _ int) { ReLUForward(y, x) },
-				bwd: func(dx, dy, _, y []float32, _ int) { ReLUBackward(dx, dy, y) },
+				fwd: func(y, x []float32, _ int) { ReLUForward(eng, y, x) },
+				bwd: func(dx, dy, _, y []float32, _ int) { ReLUBackward(eng, dx, dy, y) },
 			}
 		}},
 		{"block", block(4, 1)},
 		{"block_down", block(8, 2)},
 		{"block_down_direct", func(in Dims) goldenLayer {
-			b := NewBasicBlock("", in, 32, 2, kern.FP32)
+			b := NewBasicBlock("", in, 32, 2, eng)
 			if !b.Conv1.direct || !b.Conv2.direct || !b.DownConv.strided(in.N) {
 				t.Fatal("the 3×3 convolutions do not run directly, or the downsample not in chunks")
 			}

@@ -21,7 +21,7 @@ type gradCase struct {
 }
 
 func conv2dCase(name string, in Dims, cout int, win Window, chunk int) gradCase {
-	c := NewConv2d("", in, cout, win, kern.FP32)
+	c := NewConv2d("", in, cout, win, eng)
 	if chunk > 0 { // force several im2col passes, the last one partial
 		c.chunk = chunk
 	}
@@ -34,7 +34,7 @@ func conv2dCase(name string, in Dims, cout int, win Window, chunk int) gradCase 
 }
 
 func batchNormCase(name string, in Dims, train bool) gradCase {
-	b := NewBatchNorm("", in)
+	b := NewBatchNorm("", in, eng)
 	b.Train = train
 	r := rand.New(rand.NewPCG(7, 7))
 	for j := range in.C {
@@ -56,13 +56,13 @@ func batchNormCase(name string, in Dims, train bool) gradCase {
 }
 
 func gradCases() []gradCase {
-	mp := NewMaxPool2d(Dims{N: 2, H: 7, W: 6, C: 3}, Window{K: 3, Stride: 2, Pad: 1})
-	lin := NewLinear("", 5, 4)
+	mp := NewMaxPool2d(Dims{N: 2, H: 7, W: 6, C: 3}, Window{K: 3, Stride: 2, Pad: 1}, eng)
+	lin := NewLinear("", 5, 4, eng)
 	// The blocks share a scratch holding garbage: nothing may depend on its
 	// contents or survive in it between calls.
 	scratch := &Scratch{buf: nanSlice(1000)}
 	block := func(name string, in Dims, planes, stride int) gradCase {
-		b := NewBasicBlock("", in, planes, stride, kern.FP32)
+		b := NewBasicBlock("", in, planes, stride, eng)
 		b.Scratch = scratch
 		return gradCase{
 			name: name, nx: in.N * in.Image(), params: b.Params(),
@@ -89,8 +89,8 @@ func gradCases() []gradCase {
 		},
 		{
 			name: "avgpool", nx: 2 * 6 * 3,
-			fwd: func(y, x []float32) { AvgPoolForward(y, x, 2, 6, 3) },
-			bwd: func(dx, dy, _, _ []float32) { AvgPoolBackward(dx, dy, 2, 6, 3) },
+			fwd: func(y, x []float32) { AvgPoolForward(eng, y, x, 2, 6, 3) },
+			bwd: func(dx, dy, _, _ []float32) { AvgPoolBackward(eng, dx, dy, 2, 6, 3) },
 			ref: func(x []float64, _ [][]float64) []float64 { return refAvgPool(x, 2, 6, 3) },
 		},
 		{
@@ -101,8 +101,8 @@ func gradCases() []gradCase {
 		},
 		{
 			name: "relu", nx: 24,
-			fwd: func(y, x []float32) { ReLUForward(y, x) },
-			bwd: func(dx, dy, _, y []float32) { ReLUBackward(dx, dy, y) },
+			fwd: func(y, x []float32) { ReLUForward(eng, y, x) },
+			bwd: func(dx, dy, _, y []float32) { ReLUBackward(eng, dx, dy, y) },
 			ref: func(x []float64, _ [][]float64) []float64 { return refReLU(x) },
 		},
 		block("block", Dims{N: 2, H: 4, W: 3, C: 3}, 3, 1),
@@ -197,6 +197,9 @@ func expectClose(t *testing.T, what string, got []float32, want []float64, tol f
 		t.Errorf("%s: %d of %d values off", what, bad, len(got))
 	}
 }
+
+// eng computes the layers under test: the best backend, in float32.
+var eng = kern.Default()
 
 func randSlice(r *rand.Rand, n int) []float32 {
 	s := make([]float32, n)

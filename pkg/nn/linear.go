@@ -12,16 +12,19 @@ type Linear struct {
 	Weight  *Param // [Out][In]
 	Bias    *Param // [Out]
 	In, Out int
+	eng     *kern.Engine
 }
 
-// NewLinear builds a layer from in to out features, zero until initialised or
-// loaded. It keeps no activations, so it needs no batch capacity.
-func NewLinear(name string, in, out int) *Linear {
+// NewLinear builds a layer from in to out features, computed by eng in its
+// linear layers' precision, zero until initialised or loaded. It keeps no
+// activations, so it needs no batch capacity.
+func NewLinear(name string, in, out int, eng *kern.Engine) *Linear {
 	return &Linear{
 		Weight: newParam(join(name, "weight"), out, in),
 		Bias:   newParam(join(name, "bias"), out),
 		In:     in,
 		Out:    out,
+		eng:    eng,
 	}
 }
 
@@ -48,7 +51,7 @@ func (l *Linear) Forward(y, x []float32, n int) {
 	for i := range n {
 		copy(y[i*l.Out:(i+1)*l.Out], l.Bias.Data)
 	}
-	kern.Sgemm(false, true, n, l.Out, l.In, 1, x, l.In, l.Weight.Data, l.In, 1, y, l.Out)
+	l.eng.SgemmIn(l.eng.Policy.Linear, false, true, n, l.Out, l.In, 1, x, l.In, l.Weight.Data, l.In, 1, y, l.Out)
 }
 
 // Backward adds dW += dy^T x and db += column sums of dy, and unless dx is
@@ -60,12 +63,12 @@ func (l *Linear) Forward(y, x []float32, n int) {
 func (l *Linear) Backward(dx, dy, x []float32, n int) {
 	x = need("linear input", x, n*l.In)
 	dy = need("linear output gradient", dy, n*l.Out)
-	kern.Sgemm(true, false, l.Out, l.In, n, 1, dy, l.Out, x, l.In, 1, l.Weight.Grad, l.In)
+	l.eng.Sgemm(true, false, l.Out, l.In, n, 1, dy, l.Out, x, l.In, 1, l.Weight.Grad, l.In)
 	for i := range n {
-		kern.AddTo(l.Bias.Grad, dy[i*l.Out:(i+1)*l.Out])
+		l.eng.AddTo(l.Bias.Grad, dy[i*l.Out:(i+1)*l.Out])
 	}
 	if dx != nil {
 		dx = need("linear input gradient", dx, n*l.In)
-		kern.Sgemm(false, false, n, l.In, l.Out, 1, dy, l.Out, l.Weight.Data, l.In, 0, dx, l.In)
+		l.eng.SgemmIn(l.eng.Policy.Linear, false, false, n, l.In, l.Out, 1, dy, l.Out, l.Weight.Data, l.In, 0, dx, l.In)
 	}
 }

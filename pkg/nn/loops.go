@@ -11,16 +11,16 @@ import (
 // variable so that tests can force the split on small shapes.
 var minParallelWork = 1 << 14
 
-// parallel runs t over [0, n) with kern.ParallelTask when work, the number
+// parallel runs t over [0, n) with e.ParallelTask when work, the number
 // of values the loop touches, is large enough to pay for it.
-func parallel(n, work int, t kern.Task) {
+func parallel(e *kern.Engine, n, work int, t kern.Task) {
 	if work < minParallelWork {
 		if n > 0 {
 			t.Run(0, n)
 		}
 		return
 	}
-	kern.ParallelTask(n, t)
+	e.ParallelTask(n, t)
 }
 
 // parallelPooled is parallel for the free functions, which have no layer to
@@ -31,16 +31,16 @@ func parallel(n, work int, t kern.Task) {
 func parallelPooled[T any, PT interface {
 	*T
 	kern.Task
-}](tasks *kern.FreeList[T], n, work int, v T) {
+}](tasks *kern.FreeList[T], e *kern.Engine, n, work int, v T) {
 	t := tasks.Get()
 	*t = v
-	parallel(n, work, PT(t))
+	parallel(e, n, work, PT(t))
 	*t = *new(T)
 	tasks.Put(t)
 }
 
 // need panics unless s holds at least size values: a wrong buffer is a
-// programming error, as in kern.Sgemm. It returns s cut to size.
+// programming error, as in kern.Engine.Sgemm. It returns s cut to size.
 func need(what string, s []float32, size int) []float32 {
 	if len(s) < size {
 		panic(fmt.Sprintf("nn: %s has %d values, needs %d", what, len(s), size))

@@ -13,6 +13,7 @@ import (
 type MaxPool2d struct {
 	In, Out Dims
 	Win     Window
+	eng     *kern.Engine
 
 	fwd maxPoolForward
 	bwd maxPoolBackward
@@ -20,13 +21,13 @@ type MaxPool2d struct {
 }
 
 // NewMaxPool2d builds a max pool for up to in.N images of in.H×in.W×in.C.
-func NewMaxPool2d(in Dims, win Window) *MaxPool2d {
+func NewMaxPool2d(in Dims, win Window, eng *kern.Engine) *MaxPool2d {
 	// PyTorch's rule: a window never lies wholly in the padding.
 	if win.K < 1 || win.Stride < 1 || win.Pad < 0 || 2*win.Pad > win.K || win.out(in.H) < 1 || win.out(in.W) < 1 {
 		panic(fmt.Sprintf("nn: max pool window %+v does not fit %+v", win, in))
 	}
 	out := Dims{N: in.N, H: win.out(in.H), W: win.out(in.W), C: in.C}
-	return &MaxPool2d{In: in, Out: out, Win: win, rem: make([]float32, in.N*in.C)}
+	return &MaxPool2d{In: in, Out: out, Win: win, eng: eng, rem: make([]float32, in.N*in.C)}
 }
 
 // window calls fn with the offset of each input pixel (within its image) of
@@ -56,7 +57,7 @@ func (p *MaxPool2d) Forward(y, x []float32, n int) {
 	x = need("max pool input", x, n*p.In.Image())
 	y = need("max pool output", y, n*p.Out.Image())
 	p.fwd = maxPoolForward{p: p, y: y, x: x}
-	parallel(n*p.Out.H, len(y)*p.Win.K*p.Win.K, &p.fwd)
+	parallel(p.eng, n*p.Out.H, len(y)*p.Win.K*p.Win.K, &p.fwd)
 	p.fwd = maxPoolForward{}
 }
 
@@ -79,7 +80,7 @@ func (t *maxPoolForward) Run(lo, hi int) {
 					first = false
 					return
 				}
-				kern.MaxTo(best, xi[at:at+c])
+				p.eng.MaxTo(best, xi[at:at+c])
 			})
 		}
 	}
@@ -100,7 +101,7 @@ func (p *MaxPool2d) Backward(dx, dy, x, y []float32, n int) {
 	y = need("max pool output", y, n*p.Out.Image())
 	// Windows overlap, so split over images: each image's scatter stays on one thread.
 	p.bwd = maxPoolBackward{p: p, dx: dx, dy: dy, x: x, y: y}
-	parallel(n, len(dx)+len(dy)*p.Win.K*p.Win.K, &p.bwd)
+	parallel(p.eng, n, len(dx)+len(dy)*p.Win.K*p.Win.K, &p.bwd)
 	p.bwd = maxPoolBackward{}
 }
 
@@ -119,7 +120,7 @@ func (t *maxPoolBackward) Run(lo, hi int) {
 		for o := 0; o < out.H*out.W; o++ {
 			at := (img*out.H*out.W + o) * c
 			copy(rem, y[at:at+c])
-			p.window(o/out.W, o%out.W, func(a int) { kern.RouteMax(dxi[a:a+c], xi[a:a+c], rem, dy[at:at+c]) })
+			p.window(o/out.W, o%out.W, func(a int) { p.eng.RouteMax(dxi[a:a+c], xi[a:a+c], rem, dy[at:at+c]) })
 		}
 	}
 }
@@ -129,10 +130,10 @@ func (t *maxPoolBackward) Run(lo, hi int) {
 //
 //	y: [n][c]
 //	x: [n][hw][c]
-func AvgPoolForward(y, x []float32, n, hw, c int) {
+func AvgPoolForward(e *kern.Engine, y, x []float32, n, hw, c int) {
 	x = need("avg pool input", x, n*hw*c)
 	y = need("avg pool output", y, n*c)
-	parallelPooled(&avgPoolTasks, n, len(x), avgPool{pooled: y, pixels: x, hw: hw, c: c})
+	parallelPooled(&avgPoolTasks, e, n, len(x), avgPool{e: e, pooled: y, pixels: x, hw: hw, c: c})
 }
 
 // AvgPoolBackward spreads each gradient evenly over the pixels it averaged,
@@ -140,10 +141,10 @@ func AvgPoolForward(y, x []float32, n, hw, c int) {
 //
 //	dx: [n][hw][c]
 //	dy: [n][c]
-func AvgPoolBackward(dx, dy []float32, n, hw, c int) {
+func AvgPoolBackward(e *kern.Engine, dx, dy []float32, n, hw, c int) {
 	dx = need("avg pool input gradient", dx, n*hw*c)
 	dy = need("avg pool output gradient", dy, n*c)
-	parallelPooled(&avgPoolTasks, n, len(dx), avgPool{pooled: dy, pixels: dx, hw: hw, c: c, backward: true})
+	parallelPooled(&avgPoolTasks, e, n, len(dx), avgPool{e: e, pooled: dy, pixels: dx, hw: hw, c: c, backward: true})
 }
 
 var avgPoolTasks kern.FreeList[avgPool]
@@ -151,6 +152,7 @@ var avgPoolTasks kern.FreeList[avgPool]
 // avgPool is AvgPoolForward (pixels to pooled) or AvgPoolBackward (pooled
 // to pixels) over images [lo, hi).
 type avgPool struct {
+	e              *kern.Engine
 	pooled, pixels []float32 // [n][c], [n][hw][c]
 	hw, c          int
 	backward       bool
@@ -172,7 +174,7 @@ func (t *avgPool) Run(lo, hi int) {
 		}
 		clear(pooled)
 		for p := range hw {
-			kern.AddTo(pooled, t.pixels[(img*hw+p)*c:][:c])
+			t.e.AddTo(pooled, t.pixels[(img*hw+p)*c:][:c])
 		}
 		for j := range pooled {
 			pooled[j] *= scale

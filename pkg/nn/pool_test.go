@@ -10,7 +10,7 @@ import (
 // each output's gradient to the first such input in (kh, kw) order.
 func TestMaxPoolTies(t *testing.T) {
 	in := Dims{N: 3, H: 8, W: 7, C: 32}
-	p := NewMaxPool2d(in, Window{K: 3, Stride: 2, Pad: 1})
+	p := NewMaxPool2d(in, Window{K: 3, Stride: 2, Pad: 1}, eng)
 	r := rand.New(rand.NewPCG(5, 6))
 	n := in.N
 	x := make([]float32, n*in.Image())

@@ -13,9 +13,9 @@ import (
 //
 //	y: any shape
 //	x: same as y
-func ReLUForward(y, x []float32) {
+func ReLUForward(e *kern.Engine, y, x []float32) {
 	x = need("relu input", x, len(y))
-	parallelPooled(&reluForwardTasks, len(y), len(y), reluForward{y: y, x: x})
+	parallelPooled(&reluForwardTasks, e, len(y), len(y), reluForward{y: y, x: x})
 }
 
 var reluForwardTasks kern.FreeList[reluForward]
@@ -37,17 +37,20 @@ func (t *reluForward) Run(lo, hi int) {
 //	dx: any shape
 //	dy: same as dx
 //	y:  same as dx, the output of ReLUForward
-func ReLUBackward(dx, dy, y []float32) {
+func ReLUBackward(e *kern.Engine, dx, dy, y []float32) {
 	dy = need("relu output gradient", dy, len(dx))
 	y = need("relu output", y, len(dx))
-	parallelPooled(&reluBackwardTasks, len(dx), len(dx), reluBackward{dx: dx, dy: dy, y: y})
+	parallelPooled(&reluBackwardTasks, e, len(dx), len(dx), reluBackward{e: e, dx: dx, dy: dy, y: y})
 }
 
 var reluBackwardTasks kern.FreeList[reluBackward]
 
-type reluBackward struct{ dx, dy, y []float32 }
+type reluBackward struct {
+	e         *kern.Engine
+	dx, dy, y []float32
+}
 
-func (t *reluBackward) Run(lo, hi int) { kern.ReLUMask(t.dx[lo:hi], t.dy[lo:hi], t.y[lo:hi]) }
+func (t *reluBackward) Run(lo, hi int) { t.e.ReLUMask(t.dx[lo:hi], t.dy[lo:hi], t.y[lo:hi]) }
 
 // AddForward writes the residual sum y = a + b; y may alias a or b. Its
 // backward is the identity: both a and b receive dy unchanged, so there is no
@@ -56,10 +59,10 @@ func (t *reluBackward) Run(lo, hi int) { kern.ReLUMask(t.dx[lo:hi], t.dy[lo:hi],
 //	y: any shape
 //	a: same as y
 //	b: same as y
-func AddForward(y, a, b []float32) {
+func AddForward(e *kern.Engine, y, a, b []float32) {
 	a = need("add input", a, len(y))
 	b = need("add input", b, len(y))
-	parallelPooled(&addTasks, len(y), len(y), addForward{y: y, a: a, b: b})
+	parallelPooled(&addTasks, e, len(y), len(y), addForward{y: y, a: a, b: b})
 }
 
 var addTasks kern.FreeList[addForward]

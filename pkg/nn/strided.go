@@ -70,7 +70,7 @@ func (c *Conv2d) forwardStrided(y, x []float32, n int) {
 	units, chunkImgs := c.stridedLayout(n)
 	c.stridedPrepare(units, chunkImgs)
 	c.sub = stridedTask{c: c, x: x, y: y, n: n, units: units, chunkImgs: chunkImgs}
-	parallel(units, n*c.Out.Image()*c.k, &c.sub)
+	parallel(c.eng, units, n*c.Out.Image()*c.k, &c.sub)
 }
 
 // backwardStrided is Backward on the strided path.
@@ -78,11 +78,11 @@ func (c *Conv2d) backwardStrided(dx, dy, x []float32, n int, accumulate bool) {
 	units, chunkImgs := c.stridedLayout(n)
 	c.stridedPrepare(units, chunkImgs)
 	c.sub = stridedTask{c: c, x: x, dx: dx, dy: dy, n: n, units: units, chunkImgs: chunkImgs, accumulate: accumulate}
-	parallel(units, 2*n*c.Out.Image()*c.k, &c.sub)
+	parallel(c.eng, units, 2*n*c.Out.Image()*c.k, &c.sub)
 	// Add the units' weight gradients in unit order.
 	dw, size := c.Weight.Grad, len(c.Weight.Grad)
-	c.sumPartials = addPartials{dst: dw, parts: c.partials[:units*size]}
-	parallel(size, units*size, &c.sumPartials)
+	c.sumPartials = addPartials{e: c.eng, dst: dw, parts: c.partials[:units*size]}
+	parallel(c.eng, size, units*size, &c.sumPartials)
 }
 
 // stridedPrepare makes the gather buffers (one per unit: a range of
@@ -159,7 +159,7 @@ func (t *stridedTask) forward(rows []float32, r0 int) {
 	for g := range groups(len(rows) / cin) {
 		r, _ := group(g, len(rows)/cin)
 		for panel := range cout / tc {
-			kern.Tile(cin, rows[r*cin:], cin, 1, c.wp[panel*cin*tc:], tc, t.y[(r0+r)*cout+panel*tc:], cout, false)
+			c.eng.Tile(cin, rows[r*cin:], cin, 1, c.wp[panel*cin*tc:], tc, t.y[(r0+r)*cout+panel*tc:], cout, false)
 		}
 	}
 }
@@ -175,13 +175,13 @@ func (t *stridedTask) weightGrad(dw, rows []float32, r0 int, scratch []float32) 
 		co0, skip := group(blk, cout)
 		for panel := range cin / tc {
 			if skip == 0 {
-				kern.Tile(m, dy[co0:], 1, cout, rows[panel*tc:], cin, dw[co0*cin+panel*tc:], cin, true)
+				c.eng.Tile(m, dy[co0:], 1, cout, rows[panel*tc:], cin, dw[co0*cin+panel*tc:], cin, true)
 				continue
 			}
 			// The last block shares rows with the one before: sum in
 			// scratch and add only its own.
-			kern.Tile(m, dy[co0:], 1, cout, rows[panel*tc:], cin, scratch, tc, false)
-			keepRows(dw[co0*cin+panel*tc:], cin, scratch, skip, true)
+			c.eng.Tile(m, dy[co0:], 1, cout, rows[panel*tc:], cin, scratch, tc, false)
+			c.keepRows(dw[co0*cin+panel*tc:], cin, scratch, skip, true)
 		}
 	}
 }
@@ -216,9 +216,9 @@ func (t *stridedTask) inputGrad(i0, i1 int, scratch []float32) {
 	for g := range groups(m) {
 		r, skip := group(g, m)
 		for panel := range cin / tc {
-			kern.Tile(cout, t.dy[(r0+r)*cout:], cout, 1, c.Weight.Data[panel*tc:], cin, scratch, tc, false)
+			c.eng.Tile(cout, t.dy[(r0+r)*cout:], cout, 1, c.Weight.Data[panel*tc:], cin, scratch, tc, false)
 			for k := skip; k < tr; k++ {
-				putRow(t.dx[c.sampled(r0+r+k)+panel*tc:][:tc], scratch[k*tc:][:tc], t.accumulate)
+				c.putRow(t.dx[c.sampled(r0+r+k)+panel*tc:][:tc], scratch[k*tc:][:tc], t.accumulate)
 			}
 		}
 	}
@@ -227,12 +227,13 @@ func (t *stridedTask) inputGrad(i0, i1 int, scratch []float32) {
 // addPartials adds the units' weight gradients onto dst in unit order,
 // over ranges of values.
 type addPartials struct {
+	e          *kern.Engine
 	dst, parts []float32
 }
 
 func (t *addPartials) Run(lo, hi int) {
 	size := len(t.dst)
 	for off := 0; off < len(t.parts); off += size {
-		kern.AddTo(t.dst[lo:hi], t.parts[off+lo:off+hi])
+		t.e.AddTo(t.dst[lo:hi], t.parts[off+lo:off+hi])
 	}
 }

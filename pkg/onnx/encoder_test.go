@@ -28,7 +28,7 @@ import (
 // folding them is exercised (fresh ones are the identity).
 func testEncoder(t *testing.T, stem string, n int, seed uint64) *model.Encoder {
 	t.Helper()
-	enc, err := model.NewEncoder(stem, n, kern.FP32)
+	enc, err := model.NewEncoder(stem, n, kern.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestOnnxRuntimeMatchesEncoder(t *testing.T) {
 			if err := safetensors.Save(ckpt, enc.State().Tensors(), map[string]string{train.MetaStem: stem}); err != nil {
 				t.Fatal(err)
 			}
-			loaded, _, err := train.LoadEncoder(ckpt, "", 1, kern.FP32)
+			loaded, _, err := train.LoadEncoder(kern.Default(), ckpt, "", 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -303,7 +303,7 @@ func TestOnnxRuntimeMatchesExtract(t *testing.T) {
 	}
 	const n, tol = 256, 1e-4
 	node, script := onnxRuntime(t)
-	enc, src, err := train.LoadEncoder(ckpt, "", n, kern.FP32)
+	enc, src, err := train.LoadEncoder(kern.Default(), ckpt, "", n)
 	if err != nil {
 		t.Fatal(err)
 	}

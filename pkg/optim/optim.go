@@ -22,15 +22,16 @@ type Optimizer interface {
 	Steps() *int64
 }
 
-// New builds the optimizer named by kind: "adam", "sgd" or "lars".
-func New(kind string, params []*nn.Param, momentum, weightDecay float32) (Optimizer, error) {
+// New builds the optimizer named by kind, "adam", "sgd" or "lars", whose
+// updates eng splits over its cores.
+func New(kind string, params []*nn.Param, momentum, weightDecay float32, eng *kern.Engine) (Optimizer, error) {
 	switch kind {
 	case "adam":
-		return NewAdam(params, weightDecay), nil
+		return NewAdam(params, weightDecay, eng), nil
 	case "sgd":
-		return NewSGD(params, momentum, weightDecay, false), nil
+		return NewSGD(params, momentum, weightDecay, false, eng), nil
 	case "lars":
-		return NewLARS(params, momentum, weightDecay), nil
+		return NewLARS(params, momentum, weightDecay, eng), nil
 	}
 	return nil, fmt.Errorf("optim: unknown optimizer %q (want adam, sgd or lars)", kind)
 }
@@ -47,12 +48,12 @@ func buffers(params []*nn.Param, prefix string) []*nn.Tensor {
 // each runs t over the n values of a parameter, in parallel chunks when
 // there are enough. Each optimizer keeps its t as a field: a closure or a
 // local task would escape to the workers and allocate on every step.
-func each(n int, t kern.Task) {
+func each(eng *kern.Engine, n int, t kern.Task) {
 	if n < 1<<15 {
 		t.Run(0, n)
 		return
 	}
-	kern.ParallelTask(n, t)
+	eng.ParallelTask(n, t)
 }
 
 // Adam is torch.optim.Adam: betas 0.9/0.999, eps 1e-8, and weight decay as
@@ -63,10 +64,11 @@ type Adam struct {
 	m, v                           []*nn.Tensor
 	t                              int64
 	update                         adamUpdate
+	eng                            *kern.Engine
 }
 
-func NewAdam(params []*nn.Param, weightDecay float32) *Adam {
-	return &Adam{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: weightDecay, params: params,
+func NewAdam(params []*nn.Param, weightDecay float32, eng *kern.Engine) *Adam {
+	return &Adam{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: weightDecay, params: params, eng: eng,
 		m: buffers(params, "optim.exp_avg."), v: buffers(params, "optim.exp_avg_sq.")}
 }
 
@@ -78,7 +80,7 @@ func (a *Adam) Step(lr float32) {
 	rbc2 := float32(1 / math.Sqrt(bc2))
 	for i, p := range a.params {
 		a.update = adamUpdate{a: a, p: p, m: a.m[i].Data, v: a.v[i].Data, stepSize: stepSize, rbc2: rbc2}
-		each(len(p.Data), &a.update)
+		each(a.eng, len(p.Data), &a.update)
 	}
 	a.update = adamUpdate{}
 }
@@ -113,10 +115,11 @@ type SGD struct {
 	buf                   []*nn.Tensor
 	t                     int64
 	update                sgdUpdate
+	eng                   *kern.Engine
 }
 
-func NewSGD(params []*nn.Param, momentum, weightDecay float32, nesterov bool) *SGD {
-	return &SGD{Momentum: momentum, WeightDecay: weightDecay, Nesterov: nesterov, params: params,
+func NewSGD(params []*nn.Param, momentum, weightDecay float32, nesterov bool, eng *kern.Engine) *SGD {
+	return &SGD{Momentum: momentum, WeightDecay: weightDecay, Nesterov: nesterov, params: params, eng: eng,
 		buf: buffers(params, "optim.momentum_buffer.")}
 }
 
@@ -124,7 +127,7 @@ func (s *SGD) Step(lr float32) {
 	s.t++
 	for i, p := range s.params {
 		s.update = sgdUpdate{s: s, p: p, buf: s.buf[i].Data, lr: lr}
-		each(len(p.Data), &s.update)
+		each(s.eng, len(p.Data), &s.update)
 	}
 	s.update = sgdUpdate{}
 }
@@ -170,10 +173,11 @@ type LARS struct {
 	buf                        []*nn.Tensor
 	t                          int64
 	update                     larsUpdate
+	eng                        *kern.Engine
 }
 
-func NewLARS(params []*nn.Param, momentum, weightDecay float32) *LARS {
-	return &LARS{Momentum: momentum, WeightDecay: weightDecay, Eta: 0.001, params: params,
+func NewLARS(params []*nn.Param, momentum, weightDecay float32, eng *kern.Engine) *LARS {
+	return &LARS{Momentum: momentum, WeightDecay: weightDecay, Eta: 0.001, params: params, eng: eng,
 		buf: buffers(params, "optim.momentum_buffer.")}
 }
 
@@ -195,7 +199,7 @@ func (l *LARS) Step(lr float32) {
 			}
 		}
 		l.update = larsUpdate{l: l, p: p, buf: l.buf[i].Data, lr: lr, wd: wd, trust: trust}
-		each(len(p.Data), &l.update)
+		each(l.eng, len(p.Data), &l.update)
 	}
 	l.update = larsUpdate{}
 }

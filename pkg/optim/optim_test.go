@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/nn"
 )
 
@@ -28,9 +29,9 @@ func TestMatchesPyTorch(t *testing.T) {
 		make func([]*nn.Param) Optimizer
 		want []float32
 	}{
-		{"adam", func(ps []*nn.Param) Optimizer { return NewAdam(ps, 0.01) }, g.Adam},
-		{"sgd", func(ps []*nn.Param) Optimizer { return NewSGD(ps, 0.9, 0.001, false) }, g.SGD},
-		{"sgd_nesterov", func(ps []*nn.Param) Optimizer { return NewSGD(ps, 0.9, 0, true) }, g.SGDNesterov},
+		{"adam", func(ps []*nn.Param) Optimizer { return NewAdam(ps, 0.01, kern.Default()) }, g.Adam},
+		{"sgd", func(ps []*nn.Param) Optimizer { return NewSGD(ps, 0.9, 0.001, false, kern.Default()) }, g.SGD},
+		{"sgd_nesterov", func(ps []*nn.Param) Optimizer { return NewSGD(ps, 0.9, 0, true, kern.Default()) }, g.SGDNesterov},
 	} {
 		p := &nn.Param{Tensor: nn.Tensor{Name: "w", Shape: []int{2, 3}, Data: append([]float32{}, g.W0...)}, Grad: make([]float32, 6)}
 		opt := c.make([]*nn.Param{p})
@@ -52,7 +53,7 @@ func TestMatchesPyTorch(t *testing.T) {
 func TestLARSTrustRatio(t *testing.T) {
 	w := &nn.Param{Tensor: nn.Tensor{Name: "w", Shape: []int{2, 2}, Data: []float32{3, 0, 0, 4}}, Grad: []float32{0, 1, 0, 0}}
 	b := &nn.Param{Tensor: nn.Tensor{Name: "b", Shape: []int{2}, Data: []float32{1, 1}}, Grad: []float32{0.5, 0}}
-	opt := NewLARS([]*nn.Param{w, b}, 0.9, 0)
+	opt := NewLARS([]*nn.Param{w, b}, 0.9, 0, kern.Default())
 	opt.Step(1)
 	// ‖w‖ = 5, ‖g‖ = 1: the weight's step is η·5 = 0.005; the bias is not adapted.
 	if want := float32(-0.005); math.Abs(float64(w.Data[1]-want)) > 1e-7 {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/simclr-go/simclr/pkg/dist"
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/safetensors"
 	"github.com/simclr-go/simclr/pkg/version"
@@ -76,16 +77,16 @@ func (t *Trainer) state() model.State {
 // continue on data, or on stream when it is set, exactly where it stopped,
 // under the stored config. A stream must be the one the run started with
 // (the same augment command): the views of the steps taken are skipped.
-func Resume(path string, data Dataset, stream *Stream) (*Trainer, error) {
-	return resumeFile(path, data, stream, nil)
+func Resume(eng *kern.Engine, path string, data Dataset, stream *Stream) (*Trainer, error) {
+	return resumeFile(eng, path, data, stream, nil)
 }
 
 // ResumeDistributed is Resume for this rank of a distributed run (see
 // NewDistributed), every rank reading the same checkpoint: the run's
 // world size must be comm's. It is collective, and the ranks continue
 // from rank 0's state.
-func ResumeDistributed(path string, data Dataset, comm dist.Comm) (*Trainer, error) {
-	t, err := resumeFile(path, data, nil, comm)
+func ResumeDistributed(eng *kern.Engine, path string, data Dataset, comm dist.Comm) (*Trainer, error) {
+	t, err := resumeFile(eng, path, data, nil, comm)
 	if err != nil {
 		return nil, err
 	}
@@ -95,19 +96,19 @@ func ResumeDistributed(path string, data Dataset, comm dist.Comm) (*Trainer, err
 	return t, nil
 }
 
-func resumeFile(path string, data Dataset, stream *Stream, comm dist.Comm) (*Trainer, error) {
+func resumeFile(eng *kern.Engine, path string, data Dataset, stream *Stream, comm dist.Comm) (*Trainer, error) {
 	f, err := safetensors.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	t, err := resume(f, data, stream, comm)
+	t, err := resume(eng, f, data, stream, comm)
 	if err != nil {
 		return nil, fmt.Errorf("resume from %s: %w", path, err)
 	}
 	return t, nil
 }
 
-func resume(f *safetensors.File, data Dataset, stream *Stream, comm dist.Comm) (*Trainer, error) {
+func resume(eng *kern.Engine, f *safetensors.File, data Dataset, stream *Stream, comm dist.Comm) (*Trainer, error) {
 	pos, err := readPosition(f.Metadata)
 	if err != nil {
 		return nil, err
@@ -116,7 +117,7 @@ func resume(f *safetensors.File, data Dataset, stream *Stream, comm dist.Comm) (
 		return nil, fmt.Errorf("the run trains as %d processes (%s), and this is %d: resume it with as many", pos.worldSize, MetaWorldSize, ranks(comm))
 	}
 	// The config was checked by readPosition; the model is built only now.
-	t, err := newWithData(pos.cfg, data, stream, comm)
+	t, err := newWithData(eng, pos.cfg, data, stream, comm)
 	if err != nil {
 		return nil, err
 	}

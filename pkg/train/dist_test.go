@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/simclr-go/simclr/pkg/dist"
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/nn"
 )
 
@@ -144,7 +145,7 @@ func TestSyncBatchNorm(t *testing.T) {
 		x[i] = float32(math.Sin(float64(i)))*2 + 0.5
 		dy[i] = float32(math.Cos(float64(3 * i)))
 	}
-	one := nn.NewBatchNorm("bn", in)
+	one := nn.NewBatchNorm("bn", in, kern.Default())
 	y, dx := make([]float32, size), make([]float32, size)
 	one.Forward(y, x, n)
 	one.Backward(dx, dy, x, n)
@@ -152,7 +153,7 @@ func TestSyncBatchNorm(t *testing.T) {
 	parts := [2]*nn.BatchNorm{}
 	ys, dxs := make([]float32, size), make([]float32, size)
 	ranksOf(2, func(c dist.Comm) {
-		bn := nn.NewBatchNorm("bn", nn.Dims{N: half, H: 2, W: 2, C: 3})
+		bn := nn.NewBatchNorm("bn", nn.Dims{N: half, H: 2, W: 2, C: 3}, kern.Default())
 		bn.Group = c
 		lo, hi := c.Rank()*size/2, (c.Rank()+1)*size/2
 		bn.Forward(ys[lo:hi], x[lo:hi], half)
@@ -198,7 +199,7 @@ func TestDistributedStepMatchesOneProcess(t *testing.T) {
 	cfg := tinyConfig()
 	cfg.Batch, cfg.Optimizer = 8, "sgd" // its momentum buffer is then the gradient
 	data := synthetic(16)
-	one, err := New(cfg, data)
+	one, err := New(kern.Default(), cfg, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +212,7 @@ func TestDistributedStepMatchesOneProcess(t *testing.T) {
 	var trainers [2]*Trainer
 	var errs [2]error
 	ranksOf(2, func(c dist.Comm) {
-		tr, err := NewDistributed(cfg, data, c)
+		tr, err := NewDistributed(kern.Default(), cfg, data, c)
 		if err == nil {
 			got[c.Rank()], err = tr.TrainStep()
 		}

@@ -30,9 +30,10 @@ type Source struct {
 }
 
 // RandomEncoder is the encoder New starts from with this seed, in eval mode,
-// for batches of up to maxN images (the random-encoder baseline).
-func RandomEncoder(stem string, seed uint64, maxN int, prec kern.Precision) (*model.Encoder, Source, error) {
-	enc, err := model.NewEncoder(stem, maxN, prec)
+// for batches of up to maxN images, computed by eng (the random-encoder
+// baseline).
+func RandomEncoder(eng *kern.Engine, stem string, seed uint64, maxN int) (*model.Encoder, Source, error) {
+	enc, err := model.NewEncoder(stem, maxN, eng)
 	if err != nil {
 		return nil, Source{}, err
 	}
@@ -42,10 +43,10 @@ func RandomEncoder(stem string, seed uint64, maxN int, prec kern.Precision) (*mo
 }
 
 // LoadEncoder builds the encoder of a checkpoint at path, in eval mode, for
-// batches of up to maxN images. The stem is the checkpoint's, or stem when
-// it does not say; tensors beyond the encoder's (the projection head, the
-// optimizer) are ignored. Errors name the file.
-func LoadEncoder(path, stem string, maxN int, prec kern.Precision) (*model.Encoder, Source, error) {
+// batches of up to maxN images, computed by eng. The stem is the
+// checkpoint's, or stem when it does not say; tensors beyond the encoder's
+// (the projection head, the optimizer) are ignored. Errors name the file.
+func LoadEncoder(eng *kern.Engine, path, stem string, maxN int) (*model.Encoder, Source, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, Source{}, err
@@ -57,7 +58,7 @@ func LoadEncoder(path, stem string, maxN int, prec kern.Precision) (*model.Encod
 	if s, ok := f.Metadata[MetaStem]; ok {
 		stem = s
 	}
-	enc, err := model.NewEncoder(stem, maxN, prec)
+	enc, err := model.NewEncoder(stem, maxN, eng)
 	if err != nil {
 		return nil, Source{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -77,11 +78,11 @@ func LoadEncoder(path, stem string, maxN int, prec kern.Precision) (*model.Encod
 
 // OpenEncoder is LoadEncoder of checkpoint or, when checkpoint is "",
 // RandomEncoder of seed: the two ways a tool takes a frozen encoder.
-func OpenEncoder(checkpoint, stem string, seed uint64, maxN int, prec kern.Precision) (*model.Encoder, Source, error) {
+func OpenEncoder(eng *kern.Engine, checkpoint, stem string, seed uint64, maxN int) (*model.Encoder, Source, error) {
 	if checkpoint == "" {
-		return RandomEncoder(stem, seed, maxN, prec)
+		return RandomEncoder(eng, stem, seed, maxN)
 	}
-	return LoadEncoder(checkpoint, stem, maxN, prec)
+	return LoadEncoder(eng, checkpoint, stem, maxN)
 }
 
 // Metadata is where s came from as the metadata keys of a feature table,

@@ -17,7 +17,7 @@ import (
 // A checkpoint of RandomEncoder's weights loads back as the same encoder,
 // in eval mode, with its stem and epoch and the file's SHA-256.
 func TestLoadEncoder(t *testing.T) {
-	want, src, err := RandomEncoder(model.StemCIFAR, 5, 1, kern.FP32)
+	want, src, err := RandomEncoder(kern.Default(), model.StemCIFAR, 5, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestLoadEncoder(t *testing.T) {
 	if err := safetensors.Save(path, want.State().Tensors(), map[string]string{MetaStem: "cifar", MetaEpoch: "3"}); err != nil {
 		t.Fatal(err)
 	}
-	got, src, err := LoadEncoder(path, model.StemImageNet, 1, kern.FP32) // the checkpoint's stem wins
+	got, src, err := LoadEncoder(kern.Default(), path, model.StemImageNet, 1) // the checkpoint's stem wins
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestLoadEncoderErrors(t *testing.T) {
 		notST:                                  "images.safetensors: ",
 		other:                                  "other.safetensors: not a ResNet-18 encoder with the imagenet stem: tensor conv1.weight has shape [64 3 3 3], this model needs [64 3 7 7]",
 	} {
-		if _, _, err := LoadEncoder(path, model.StemImageNet, 1, kern.FP32); err == nil || !strings.Contains(err.Error(), want) {
+		if _, _, err := LoadEncoder(kern.Default(), path, model.StemImageNet, 1); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want one containing %q", path, err, want)
 		}
 	}

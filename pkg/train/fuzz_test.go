@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/nn"
 	"github.com/simclr-go/simclr/pkg/safetensors"
@@ -105,7 +106,7 @@ func FuzzCheckpointState(f *testing.F) {
 		if drop {
 			delete(tensors, name)
 		}
-		tr, err := resume(&safetensors.File{Tensors: tensors, Metadata: ck.Metadata}, data, nil, nil)
+		tr, err := resume(kern.Default(), &safetensors.File{Tensors: tensors, Metadata: ck.Metadata}, data, nil, nil)
 		if err != nil {
 			return
 		}
@@ -133,7 +134,7 @@ func TestResumeRefusesBadValues(t *testing.T) {
 	if err := safetensors.Save(path, tensors, ck.Metadata); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Resume(path, synthetic(8), nil)
+	_, err = Resume(kern.Default(), path, synthetic(8), nil)
 	if want := "resume from " + path + ": tensor optim.exp_avg_sq.conv1.weight: value 2 is NaN"; err == nil || err.Error() != want {
 		t.Errorf("NaN: error %v, want %q", err, want)
 	}
@@ -141,7 +142,7 @@ func TestResumeRefusesBadValues(t *testing.T) {
 	if err := safetensors.Save(path, tensors, ck.Metadata); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Resume(path, synthetic(8), nil)
+	_, err = Resume(kern.Default(), path, synthetic(8), nil)
 	if want := "metadata: epoch 3 of a run of 2"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("position: error %v, want %q", err, want)
 	}

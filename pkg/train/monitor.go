@@ -92,7 +92,7 @@ func (m *Monitor) Evaluate(t *Trainer) (MonitorRecord, error) {
 	mean, std := t.Cfg.Normalization()
 	bank := embed(t.Enc, m.Bank.Pixels, t.rows(), mean, std)
 	queries := embed(t.Enc, m.Queries.Pixels, t.rows(), mean, std)
-	pred, err := linprobe.KNN(bank, m.Bank.Label, queries, model.FeatureDim, Classes, m.K, m.Temperature)
+	pred, err := linprobe.KNN(t.Enc.Eng, bank, m.Bank.Label, queries, model.FeatureDim, Classes, m.K, m.Temperature)
 	if err != nil {
 		return MonitorRecord{}, fmt.Errorf("kNN monitor: %w", err)
 	}

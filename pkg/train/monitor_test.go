@@ -44,8 +44,8 @@ func TestMonitorChangesNothing(t *testing.T) {
 		cfg := tinyConfig()
 		cfg.Batch, cfg.BF16 = 8, bf16
 		t.Run(string(cfg.Precision()), func(t *testing.T) {
-			if prec, _, _ := kern.Active().Choose("auto"); bf16 && prec != kern.BF16 {
-				t.Skipf("the %s backend runs bf16 in the portable kernel, slowly", kern.Active().Name)
+			if prec, _, _ := kern.Default().Backend().Choose("auto"); bf16 && prec != kern.BF16 {
+				t.Skipf("the %s backend runs bf16 in the portable kernel, slowly", kern.Default().Backend().Name)
 			}
 			testMonitorChangesNothing(t, cfg)
 		})
@@ -56,7 +56,7 @@ func testMonitorChangesNothing(t *testing.T, cfg Config) {
 	data := synthetic(16) // 2 or 4 steps per epoch, 2 epochs
 	queries := synthetic(20)
 	ckpt := func(monitor bool) string {
-		tr, err := New(cfg, data)
+		tr, err := New(kern.Default(), cfg, data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +136,7 @@ func testMonitorChangesNothing(t *testing.T, cfg Config) {
 }
 
 func TestMonitorErrors(t *testing.T) {
-	tr, err := New(tinyConfig(), synthetic(8))
+	tr, err := New(kern.Default(), tinyConfig(), synthetic(8))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/simclr-go/simclr/pkg/dist"
 	"github.com/simclr-go/simclr/pkg/dist/mpi"
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/nn"
 )
 
@@ -63,14 +64,14 @@ func TestMPIMatchesOneProcess(t *testing.T) {
 	cfg.Epochs, cfg.Batch, cfg.ProjHidden, cfg.ProjOut, cfg.Optimizer, cfg.LR = 1, 32, 128, 64, "sgd", 0.05
 	data := realImages(t, 5*cfg.Batch)
 	const steps = 5
-	tr, err := NewDistributed(cfg, data, comm)
+	tr, err := NewDistributed(kern.Default(), cfg, data, comm)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Close()
 	var one *Trainer
 	if comm.Rank() == 0 {
-		if one, err = New(cfg, data); err != nil {
+		if one, err = New(kern.Default(), cfg, data); err != nil {
 			t.Fatal(err)
 		}
 		defer one.Close()
@@ -201,7 +202,7 @@ func TestMPICommTime(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Batch, cfg.Epochs, cfg.WarmupEpochs = batch, 1, 0
 	comm := &timedComm{Comm: mpi.World(), one: make([]float64, 1)}
-	tr, err := NewDistributed(cfg, synthetic(4*batch), comm)
+	tr, err := NewDistributed(kern.Default(), cfg, synthetic(4*batch), comm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +239,7 @@ func TestMPIStepAllocations(t *testing.T) {
 	cfg.Batch = 8
 	data := synthetic(4 * cfg.Batch)
 	perStep := func(comm dist.Comm) float64 {
-		tr, err := NewDistributed(cfg, data, comm)
+		tr, err := NewDistributed(kern.Default(), cfg, data, comm)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/simclr-go/simclr/pkg/dist"
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/loss"
 	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/nn"
@@ -43,13 +44,13 @@ type objective interface {
 
 // newObjective builds the objective for this process's local images of
 // each step (cfg.Batch over the ranks of comm, all of them without one).
-func newObjective(cfg Config, local int, comm dist.Comm) (objective, error) {
+func newObjective(eng *kern.Engine, cfg Config, local int, comm dist.Comm) (objective, error) {
 	switch cfg.Objective {
 	case ObjectiveSimCLR:
 		rows, all := 2*local, 2*cfg.Batch
 		s := &simclr{
-			head: model.NewHead(model.FeatureDim, cfg.ProjHidden, cfg.ProjOut, rows),
-			nt:   loss.NewNTXent(cfg.Tau, all, cfg.ProjOut),
+			head: model.NewHead(model.FeatureDim, cfg.ProjHidden, cfg.ProjOut, rows, eng),
+			nt:   loss.NewNTXent(cfg.Tau, all, cfg.ProjOut, eng),
 			dz:   make([]float32, rows*cfg.ProjOut),
 			comm: comm, dim: cfg.ProjOut,
 		}
@@ -64,7 +65,7 @@ func newObjective(cfg Config, local int, comm dist.Comm) (objective, error) {
 		}
 		k := cfg.NumClasses()
 		return &supervised{
-			fc:      nn.NewLinear("fc", model.FeatureDim, k),
+			fc:      nn.NewLinear("fc", model.FeatureDim, k, eng),
 			classes: k,
 			logits:  make([]float32, local*k),
 			dfeat:   make([]float32, local*model.FeatureDim),

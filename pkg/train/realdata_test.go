@@ -9,6 +9,7 @@ import (
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
 	"github.com/simclr-go/simclr/pkg/cifar"
+	"github.com/simclr-go/simclr/pkg/kern"
 )
 
 // realImages reads the first n training images of the real CIFAR-10 archive
@@ -50,7 +51,7 @@ func TestLossFallsOnRealData(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.Epochs, cfg.Batch, cfg.WarmupEpochs, cfg.LR = 3, 32, 0, 1e-3
-	tr, err := New(cfg, realImages(t, 256))
+	tr, err := New(kern.Default(), cfg, realImages(t, 256))
 	if err != nil {
 		t.Fatal(err)
 	}

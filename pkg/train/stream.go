@@ -7,6 +7,7 @@ import (
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/augment"
+	"github.com/simclr-go/simclr/pkg/kern"
 )
 
 // Stream is a view stream from the augment tool: record batches of Batch
@@ -50,8 +51,8 @@ func IsStream(r *arrowio.ImageReader) bool {
 
 // NewFromStream builds a freshly initialised trainer that takes its views
 // from s instead of augmenting in-process.
-func NewFromStream(cfg Config, s *Stream) (*Trainer, error) {
-	t, err := newWithData(cfg, Dataset{}, s, nil)
+func NewFromStream(eng *kern.Engine, cfg Config, s *Stream) (*Trainer, error) {
+	t, err := newWithData(eng, cfg, Dataset{}, s, nil)
 	if err != nil {
 		return nil, err
 	}

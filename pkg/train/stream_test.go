@@ -10,6 +10,7 @@ import (
 
 	"github.com/simclr-go/simclr/pkg/arrowio"
 	"github.com/simclr-go/simclr/pkg/augment"
+	"github.com/simclr-go/simclr/pkg/kern"
 )
 
 // viewStream writes what `augment --seed S --batch B --epochs E` writes for
@@ -55,7 +56,7 @@ func viewStream(t testing.TB, cfg Config, data Dataset) *bytes.Buffer {
 // both draw the same order and the same views.
 func TestStreamEqualsInProcess(t *testing.T) {
 	cfg, data := tinyConfig(), synthetic(9)
-	inProcess, err := New(cfg, data)
+	inProcess, err := New(kern.Default(), cfg, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func TestStreamEqualsInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	streamed, err := NewFromStream(cfg, s)
+	streamed, err := NewFromStream(kern.Default(), cfg, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestStreamRejectsOtherBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Batch = 2
-	if _, err := NewFromStream(cfg, s); err == nil {
+	if _, err := NewFromStream(kern.Default(), cfg, s); err == nil {
 		t.Fatal("no error for a stream of batch 4 fed to batch 2")
 	}
 }

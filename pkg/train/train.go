@@ -35,7 +35,7 @@ type Config struct {
 	ProjOut      int            `json:"proj_out"`
 	Seed         uint64         `json:"seed"`
 	Augment      augment.Config `json:"augment"`
-	// BF16 builds the encoder's convolutions in bf16 (kern.BF16): forward
+	// BF16 runs the encoder's convolutions in bf16 (kern.BF16): forward
 	// and input gradients multiply bfloat16 inputs with float32
 	// accumulation; the head, the loss, weight gradients, weights and
 	// optimizer stay float32.
@@ -61,7 +61,8 @@ func (c Config) Normalization() (mean, std [augment.Channels]float32) {
 	return mean, std
 }
 
-// Precision is what the encoder's convolutions multiply in.
+// Precision is what the encoder's convolutions multiply in: the engine a
+// run computes with has the policy kern.PolicyFor(Precision()).
 func (c Config) Precision() kern.Precision {
 	if c.BF16 {
 		return kern.BF16
@@ -116,16 +117,19 @@ type Trainer struct {
 // --random-init with the same seed gives the same encoder as New.
 const InitStream = 0x5eed
 
-// New builds a freshly initialised trainer that augments data in-process.
-func New(cfg Config, data Dataset) (*Trainer, error) { return NewDistributed(cfg, data, nil) }
+// New builds a freshly initialised trainer that augments data in-process,
+// computed by eng's backend on its cores, in the config's precision.
+func New(eng *kern.Engine, cfg Config, data Dataset) (*Trainer, error) {
+	return NewDistributed(eng, cfg, data, nil)
+}
 
 // NewDistributed builds this rank's trainer of a run shared by the ranks of
 // comm (New when comm is nil): the same algorithm as one process, with
 // cfg.Batch the global batch, of which each rank feeds and runs its own
 // cfg.Batch/comm.Size() images. Every rank gets the data and the config;
 // it is collective, and the ranks start from rank 0's weights.
-func NewDistributed(cfg Config, data Dataset, comm dist.Comm) (*Trainer, error) {
-	t, err := newWithData(cfg, data, nil, comm)
+func NewDistributed(eng *kern.Engine, cfg Config, data Dataset, comm dist.Comm) (*Trainer, error) {
+	t, err := newWithData(eng, cfg, data, nil, comm)
 	if err != nil {
 		return nil, err
 	}
@@ -144,24 +148,25 @@ func (t *Trainer) init() {
 
 // newWithData builds an uninitialised trainer over data or, when stream is
 // set, over a view stream; with comm, this rank's.
-func newWithData(cfg Config, data Dataset, stream *Stream, comm dist.Comm) (*Trainer, error) {
+func newWithData(eng *kern.Engine, cfg Config, data Dataset, stream *Stream, comm dist.Comm) (*Trainer, error) {
 	if err := cfg.validate(data, stream); err != nil {
 		return nil, err
 	}
 	if err := distributable(cfg, stream, comm); err != nil {
 		return nil, err
 	}
+	eng = eng.WithPrecision(cfg.Precision())
 	local := cfg.Batch / ranks(comm)
-	obj, err := newObjective(cfg, local, comm)
+	obj, err := newObjective(eng, cfg, local, comm)
 	if err != nil {
 		return nil, err
 	}
-	enc, err := model.NewEncoder(cfg.Stem, obj.views()*local, cfg.Precision())
+	enc, err := model.NewEncoder(cfg.Stem, obj.views()*local, eng)
 	if err != nil {
 		return nil, err
 	}
 	params := append(enc.Params(), obj.state().Params...)
-	opt, err := optim.New(cfg.Optimizer, params, cfg.Momentum, cfg.WeightDecay)
+	opt, err := optim.New(cfg.Optimizer, params, cfg.Momentum, cfg.WeightDecay, eng)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/simclr-go/simclr/pkg/augment"
+	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/safetensors"
 )
 
@@ -43,14 +44,14 @@ func run(t *testing.T, tr *Trainer, steps int) {
 // bit for bit: parameters, buffers, optimizer state and loss history.
 func TestResumeIsExact(t *testing.T) {
 	data := synthetic(9) // 2 steps per epoch, one image dropped
-	straight, err := New(tinyConfig(), data)
+	straight, err := New(kern.Default(), tinyConfig(), data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer straight.Close()
 	run(t, straight, 4)
 
-	first, err := New(tinyConfig(), data)
+	first, err := New(kern.Default(), tinyConfig(), data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestResumeIsExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.Close()
-	resumed, err := Resume(path, data, nil)
+	resumed, err := Resume(kern.Default(), path, data, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func TestResumeWithoutTime(t *testing.T) {
 	if err := safetensors.Save(path, tensors, f.Metadata); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := Resume(path, synthetic(8), nil)
+	tr, err := Resume(kern.Default(), path, synthetic(8), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func TestSupervisedLearns(t *testing.T) {
 	cfg := tinyConfig()
 	cfg.Objective, cfg.Epochs, cfg.Batch, cfg.WarmupEpochs, cfg.LR = ObjectiveSupervised, 30, 8, 0, 1e-3
 	cfg.Augment.JitterP, cfg.Augment.GrayP, cfg.Augment.Blur = 0, 0, false
-	tr, err := New(cfg, data)
+	tr, err := New(kern.Default(), cfg, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestSupervisedLearns(t *testing.T) {
 // freshCheckpoint saves a new tiny trainer over 8 images and returns the path.
 func freshCheckpoint(t testing.TB) string {
 	t.Helper()
-	tr, err := New(tinyConfig(), synthetic(8))
+	tr, err := New(kern.Default(), tinyConfig(), synthetic(8))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func TestCheckpointNames(t *testing.T) {
 }
 
 func TestResumeRejectsOtherData(t *testing.T) {
-	if _, err := Resume(freshCheckpoint(t), synthetic(12), nil); err == nil || !strings.Contains(err.Error(), "8 images") {
+	if _, err := Resume(kern.Default(), freshCheckpoint(t), synthetic(12), nil); err == nil || !strings.Contains(err.Error(), "8 images") {
 		t.Fatalf("error %v, want one about the 8 images trained on", err)
 	}
 }
