@@ -114,7 +114,7 @@ func resume(eng *kern.Engine, f *safetensors.File, data Dataset, stream *Stream,
 		return nil, err
 	}
 	if pos.worldSize != ranks(comm) {
-		return nil, fmt.Errorf("the run trains as %d processes (%s), and this is %d: resume it with as many", pos.worldSize, MetaWorldSize, ranks(comm))
+		return nil, fmt.Errorf("the run has world size %d (%s), and this resume %d: resume it with the number of processes it started with", pos.worldSize, MetaWorldSize, ranks(comm))
 	}
 	// The config was checked by readPosition; the model is built only now.
 	t, err := newWithData(eng, pos.cfg, data, stream, comm)

@@ -256,3 +256,65 @@ func errorsOf(errs []error) error {
 	}
 	return errors.Join(all...)
 }
+
+// What ranks cannot share is refused on every rank before any collective,
+// so that none waits for another.
+func TestDistributedRefuses(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.Batch = 6
+	sup := tinyConfig()
+	sup.Objective = ObjectiveSupervised
+	oneRank := freshCheckpoint(t)
+	for _, c := range []struct {
+		name string
+		make func(dist.Comm) (*Trainer, error)
+		want string
+	}{
+		{"uneven batch", func(c dist.Comm) (*Trainer, error) {
+			return NewDistributed(kern.Default(), cfg, synthetic(12), c)
+		}, "batch 6 does not split evenly over 4 ranks"},
+		{"supervised", func(c dist.Comm) (*Trainer, error) {
+			return NewDistributed(kern.Default(), sup, synthetic(8), c)
+		}, "the supervised objective trains in one process"},
+		{"other world size", func(c dist.Comm) (*Trainer, error) {
+			return ResumeDistributed(kern.Default(), oneRank, synthetic(8), c)
+		}, "the run has world size 1 (world_size), and this resume 4"},
+	} {
+		var errs [4]error
+		ranksOf(4, func(comm dist.Comm) {
+			tr, err := c.make(comm)
+			if tr != nil {
+				tr.Close()
+			}
+			errs[comm.Rank()] = err
+		})
+		for r, err := range errs {
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: rank %d: error %v, want one containing %q", c.name, r, err, c.want)
+			}
+		}
+	}
+}
+
+// InSync tells every rank when one of them holds other weights.
+func TestInSyncFindsDivergence(t *testing.T) {
+	cfg := tinyConfig()
+	var errs [2]error
+	ranksOf(2, func(c dist.Comm) {
+		tr, err := NewDistributed(kern.Default(), cfg, synthetic(8), c)
+		if err != nil {
+			errs[c.Rank()] = err
+			return
+		}
+		defer tr.Close()
+		if c.Rank() == 1 {
+			tr.Enc.Conv1.Weight.Data[5] += 1e-6
+		}
+		errs[c.Rank()] = tr.InSync()
+	})
+	for r, err := range errs {
+		if err == nil || !strings.Contains(err.Error(), "differs from that of ranks [1]") {
+			t.Errorf("rank %d: error %v, want one naming rank 1", r, err)
+		}
+	}
+}
