@@ -192,8 +192,9 @@ func (c *timedComm) AllreduceSum64(buf []float64) {
 // stem, 512-wide head) at SIMCLR_MPI_COMM_TIME images per global batch,
 // the time each rank spends in the gradients' allreduce, the gather of
 // the projections and the batch norms' allreduces, and apart from them
-// the time it waits for the other ranks to reach each. The first step is
-// a warm-up and not counted.
+// the time it waits for the other ranks to reach each; then the time of
+// the check at a checkpoint (InSync). The first step is a warm-up and not
+// counted.
 func TestMPICommTime(t *testing.T) {
 	batch, err := strconv.Atoi(os.Getenv("SIMCLR_MPI_COMM_TIME"))
 	if !underMPI() || err != nil {
@@ -221,11 +222,16 @@ func TestMPICommTime(t *testing.T) {
 			wall += time.Since(start)
 		}
 	}
+	start := time.Now()
+	if err := tr.InSync(); err != nil {
+		t.Fatal(err)
+	}
+	check := time.Since(start)
 	n := time.Duration(counted)
 	params := len(tr.grads)
-	t.Logf("rank %d of %d, batch %d (%d per rank), %d parameters (%.1f MB): per step %v; gradient allreduce %v, projection allgather %v, %d batch-norm allreduces %v; waiting for the other ranks %v",
+	t.Logf("rank %d of %d, batch %d (%d per rank), %d parameters (%.1f MB): per step %v; gradient allreduce %v, projection allgather %v, %d batch-norm allreduces %v; waiting for the other ranks %v; a checkpoint's InSync %v",
 		comm.Rank(), comm.Size(), batch, batch/comm.Size(), params, float64(4*params)/1e6, (wall / n).Round(time.Millisecond),
-		(comm.grads / n).Round(time.Microsecond), (comm.gather / n).Round(time.Microsecond), comm.bnCalls/counted, (comm.bn / n).Round(time.Microsecond), (comm.wait / n).Round(time.Millisecond))
+		(comm.grads / n).Round(time.Microsecond), (comm.gather / n).Round(time.Microsecond), comm.bnCalls/counted, (comm.bn / n).Round(time.Microsecond), (comm.wait / n).Round(time.Millisecond), check.Round(time.Millisecond))
 }
 
 // A distributed training step allocates no more than one process's (whose
