@@ -16,6 +16,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/alecthomas/kong"
 
@@ -41,13 +42,14 @@ type cli struct {
 	Checkpoint string `placeholder:"FILE" help:"Pretraining checkpoint (safetensors) whose encoder to export."`
 	RandomInit bool   `help:"Export a randomly initialised encoder instead of a checkpoint (as extract --random-init)."`
 	Seed       uint64 `default:"0" help:"Seed of --random-init; the same seed as pretrain gives pretrain's initial encoder."`
-	Stem       string `default:"imagenet" enum:"imagenet,cifar" help:"Stem of --random-init, or of a checkpoint that does not say."`
+	Stem       string `default:"imagenet" enum:"${stems}" help:"Stem of --random-init, or of a checkpoint that does not say."`
 }
 
 func run(args []string) error {
 	var c cli
 	p, err := kong.New(&c, kong.Name(tool),
-		kong.Description("Write the encoder as an ONNX model: float32 [N,3,32,32] normalised images in, [N,512] features out, batch norms folded, opset 17."))
+		kong.Description("Write the encoder as an ONNX model: float32 [N,3,32,32] normalised images in, [N,512] features out, batch norms folded, opset 17."),
+		kong.Vars{"stems": strings.Join(model.Stems, ",")})
 	if err != nil {
 		return err
 	}

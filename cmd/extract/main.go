@@ -22,6 +22,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -51,7 +52,7 @@ type cli struct {
 	Checkpoint string `placeholder:"FILE" env:"EXTRACT_CHECKPOINT" help:"Pretraining checkpoint (safetensors) whose encoder to use."`
 	RandomInit bool   `env:"EXTRACT_RANDOM_INIT" help:"Use a randomly initialised encoder instead of a checkpoint (the random-encoder baseline)."`
 	Seed       uint64 `default:"0" env:"EXTRACT_SEED" help:"Seed of --random-init; the same seed as pretrain gives pretrain's initial encoder."`
-	Stem       string `default:"imagenet" enum:"imagenet,cifar" env:"EXTRACT_STEM" help:"Stem of --random-init, or of a checkpoint that does not say."`
+	Stem       string `default:"imagenet" enum:"${stems}" env:"EXTRACT_STEM" help:"Stem of --random-init, or of a checkpoint that does not say."`
 	Batch      int    `default:"512" env:"EXTRACT_BATCH" help:"Images per forward pass."`
 	Limit      int    `default:"0" env:"EXTRACT_LIMIT" help:"Extract the first N images only (0: all); with --shard, shard the first N."`
 	Shard      string `placeholder:"I/N" env:"EXTRACT_SHARD" help:"Extract shard I of N only, counted from 0: of the input's n rows (after --limit), rows I*n/N to (I+1)*n/N - 1, divisions rounded down. The shards' tables concatenated in order 0 to N-1 are the unsharded table; linprobe takes them so. The table's metadata records the shard. The input must be an IPC file, whose row count is known before reading."`
@@ -64,7 +65,8 @@ type cli struct {
 func run(args []string) error {
 	var c cli
 	p, err := kong.New(&c, kong.Name("extract"),
-		kong.Description("Write the frozen encoder's 512-d features of every image of a table."))
+		kong.Description("Write the frozen encoder's 512-d features of every image of a table."),
+		kong.Vars{"stems": strings.Join(model.Stems, ",")})
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,7 @@ import (
 	"github.com/simclr-go/simclr/pkg/flagdefaults"
 	"github.com/simclr-go/simclr/pkg/kern"
 	"github.com/simclr-go/simclr/pkg/linprobe"
+	"github.com/simclr-go/simclr/pkg/model"
 	"github.com/simclr-go/simclr/pkg/plot"
 	"github.com/simclr-go/simclr/pkg/progress"
 	"github.com/simclr-go/simclr/pkg/train"
@@ -68,7 +69,7 @@ type cli struct {
 	Resume string `placeholder:"CHECKPOINT" env:"PRETRAIN_RESUME" help:"Continue the run saved in this checkpoint, under its own settings (with --dist, every rank reads it: a path all of them can read)."`
 
 	Objective    string  `default:"${objective}" enum:"simclr,supervised" env:"PRETRAIN_OBJECTIVE" help:"simclr (NT-Xent over two views) or supervised (cross-entropy on labels through a Linear(512,C) 'fc', C the table's class count, one crop-and-flip view: colour jitter, grayscale and blur off)."`
-	Stem         string  `default:"${stem}" enum:"imagenet,cifar" env:"PRETRAIN_STEM" help:"Encoder stem: imagenet (7x7/2 conv + max-pool, as the reference recipe) or cifar (3x3/1 conv, the paper's CIFAR variant)."`
+	Stem         string  `default:"${stem}" enum:"${stems}" env:"PRETRAIN_STEM" help:"Encoder stem: imagenet (7x7/2 conv + max-pool, as the reference recipe), cifar (3x3/1 conv, the paper's CIFAR variant, about 15 times the cost) or cifar-pool (3x3/1 conv + max-pool, about 4 times)."`
 	Epochs       int     `default:"${epochs}" env:"PRETRAIN_EPOCHS" help:"Passes over the images."`
 	Batch        int     `default:"${batch}" env:"PRETRAIN_BATCH" help:"Images per step (two views each)."`
 	Tau          float32 `default:"${tau}" env:"PRETRAIN_TAU" help:"NT-Xent temperature."`
@@ -130,7 +131,7 @@ func defaults() kong.Vars {
 		"objective": c.Objective, "stem": c.Stem, "epochs": i(c.Epochs), "batch": i(c.Batch), "tau": formatFloat(c.Tau),
 		"optimizer": c.Optimizer, "lr": formatFloat(c.LR), "momentum": formatFloat(c.Momentum), "weight_decay": formatFloat(c.WeightDecay),
 		"warmup_epochs": i(c.WarmupEpochs), "proj_hidden": i(c.ProjHidden), "proj_out": i(c.ProjOut),
-		"seed": strconv.FormatUint(c.Seed, 10),
+		"seed": strconv.FormatUint(c.Seed, 10), "stems": strings.Join(model.Stems, ","),
 	}
 }
 

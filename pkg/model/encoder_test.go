@@ -80,7 +80,7 @@ type encoderGolden struct {
 // torchvision's resnet18 in float64: features in training and eval mode,
 // gradients at both ends of the network, running statistics.
 func TestEncoderMatchesTorchvision(t *testing.T) {
-	for _, stem := range []string{StemImageNet, StemCIFAR} {
+	for _, stem := range Stems {
 		t.Run(stem, func(t *testing.T) {
 			raw, err := os.ReadFile("testdata/encoder_" + stem + ".json")
 			if err != nil {

@@ -13,7 +13,7 @@ import (
 // NT-Xent over 512 views (256 images), the reference recipe's step without
 // the optimizer update.
 func BenchmarkSimCLRStep(b *testing.B) {
-	for _, bench := range precisions(StemImageNet, StemCIFAR) {
+	for _, bench := range precisions(Stems...) {
 		stem := bench.stem
 		b.Run(bench.name, func(b *testing.B) {
 			const views = 512
@@ -53,7 +53,7 @@ func BenchmarkSimCLRStep(b *testing.B) {
 // BenchmarkExtract times the eval-mode forward of the encoder over 512
 // images, as extract runs it.
 func BenchmarkExtract(b *testing.B) {
-	for _, bench := range precisions(StemImageNet, StemCIFAR) {
+	for _, bench := range precisions(Stems...) {
 		stem := bench.stem
 		b.Run(bench.name, func(b *testing.B) {
 			const n = 512

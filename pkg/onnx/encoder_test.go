@@ -65,6 +65,7 @@ func TestEncoderModel(t *testing.T) {
 		// downsample), avgpool, flatten.
 		{model.StemImageNet, 20, 1 + 1 + 1 + 8*5 + 3 + 2},
 		{model.StemCIFAR, 20, 1 + 1 + 8*5 + 3 + 2},
+		{model.StemCIFARPool, 20, 1 + 1 + 1 + 8*5 + 3 + 2},
 	} {
 		t.Run(c.stem, func(t *testing.T) {
 			enc := testEncoder(t, c.stem, 1, 7)
@@ -214,10 +215,10 @@ func maxRelDiff(got, want []float32, n int) (norm, elem float64) {
 
 // The exported model, run by ONNX Runtime, computes what the Go encoder
 // computes in eval mode (what extract writes), to 1e-4 relative, on a
-// batch and on a single image, for both stems, exported from a checkpoint.
+// batch and on a single image, for every stem, exported from a checkpoint.
 func TestOnnxRuntimeMatchesEncoder(t *testing.T) {
 	const n, tol = 3, 1e-4
-	for _, stem := range []string{model.StemImageNet, model.StemCIFAR} {
+	for _, stem := range model.Stems {
 		t.Run(stem, func(t *testing.T) {
 			node, script := onnxRuntime(t)
 			// Exported from a checkpoint of the encoder, as export-onnx does.

@@ -49,8 +49,9 @@ def make_filled(stem):
 
 def make(stem):
     m = torchvision.models.resnet18(weights=None)
-    if stem == 'cifar':
+    if stem in ('cifar', 'cifar-pool'):
         m.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
+    if stem == 'cifar':
         m.maxpool = nn.Identity()
     m.fc = nn.Identity()
     return m.double()
@@ -72,12 +73,18 @@ def margin(m, x):
 
 
 here = os.path.dirname(os.path.abspath(__file__))
-for stem in ['imagenet', 'cifar']:
+# The smallest margin a seed must keep. The cifar-pool stem's first seed
+# above 5e-6 (8) still moved its gradients by 2.7% in float32: a kink within
+# rounding of the deeper layers' accumulated error. (Raising the others'
+# would move their seeds onto kinks of the stages before layer3, which the
+# margin does not look at, for no gain.)
+min_margin = {'imagenet': 5e-6, 'cifar': 5e-6, 'cifar-pool': 1e-5}
+for stem in ['imagenet', 'cifar', 'cifar-pool']:
     m = make(stem)
     fill(m)
     # The first input seed whose last stages keep clear of the ReLU kinks.
     filled = make_filled(stem)
-    seed = next(s for s in range(7, 1000) if margin(filled, noise(s, 8 * 3 * 32 * 32).reshape(8, 3, 32, 32)) > 5e-6)
+    seed = next(s for s in range(7, 1000) if margin(filled, noise(s, 8 * 3 * 32 * 32).reshape(8, 3, 32, 32)) > min_margin[stem])
     x = noise(seed, 8 * 3 * 32 * 32).reshape(8, 3, 32, 32)
     r = noise(1000 + seed, 8 * 512).reshape(8, 512)
     m.train()
