@@ -4,9 +4,9 @@
 #
 #   sbatch deploy/slurm-pretrain.sh
 #
-# NOTE: the distributed mode of pretrain is being written by another
-# engineer; "--dist mpi" stands for its flag. pretrain must be built with
-# the mpi build tag against the cluster's MPI:
+# NOTE: "--dist mpi" is pretrain's distributed mode (README: Distributed
+# pretraining). pretrain must be built with the mpi build tag against the
+# cluster's MPI:
 #
 #   go build -tags mpi -o bin/ ./cmd/pretrain
 #
