@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/simclr-go/simclr/pkg/arrowio/arrowiotest"
 	"github.com/simclr-go/simclr/pkg/atomicfile"
@@ -90,4 +91,65 @@ func Names(t testing.TB, dir string) []string {
 func Temporaries(dir string) []string {
 	names, _ := filepath.Glob(filepath.Join(dir, atomicfile.TempPattern("*")))
 	return names
+}
+
+// Quickest runs run twice and returns the shorter wall time: a kill test
+// aims its kills within it, since the first run pays for cold caches and a
+// kill after the end misses.
+func Quickest(t testing.TB, run func() error) time.Duration {
+	t.Helper()
+	var took time.Duration
+	for i := range 2 {
+		t0 := time.Now()
+		if err := run(); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(t0); i == 0 || d < took {
+			took = d
+		}
+	}
+	return took
+}
+
+// Kills tallies a kill test: the runs killed, the temporaries they left
+// and the removals of them that later runs reported.
+type Kills struct {
+	N       int
+	Left    map[string]bool
+	Cleaned int
+}
+
+// Killed counts a killed run and notes the temporaries it left in dir (a
+// temporary can outlive the next kill too, if that lands before the
+// cleanup).
+func (k *Kills) Killed(dir string) {
+	k.N++
+	if k.Left == nil {
+		k.Left = map[string]bool{}
+	}
+	for _, p := range Temporaries(dir) {
+		k.Left[p] = true
+	}
+}
+
+// Reported counts the removals a run's standard error reports.
+func (k *Kills) Reported(stderr string) {
+	k.Cleaned += strings.Count(stderr, "left by a run that was killed")
+}
+
+// Check logs the tally beside took, the uninterrupted run's time, and fails
+// t unless at least 4 runs were killed, the temporaries' removal was
+// reported and none outlived the runs. A kill can land between a removal
+// and its message, so the messages may be fewer than the temporaries.
+func (k *Kills) Check(t testing.TB, took time.Duration) {
+	t.Helper()
+	t.Logf("uninterrupted run %v; %d kills, %d temporaries left by them, %d removed at the next start", took.Round(time.Millisecond), k.N, len(k.Left), k.Cleaned)
+	if k.N < 4 || (len(k.Left) > 0 && k.Cleaned == 0) || k.Cleaned > len(k.Left) {
+		t.Errorf("%d kills, %d temporaries left, %d removals reported: want at least 4 kills and the removals reported", k.N, len(k.Left), k.Cleaned)
+	}
+	for p := range k.Left {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("temporary %s outlived the runs", p)
+		}
+	}
 }
