@@ -394,6 +394,22 @@ func loop(ctx context.Context, stop func(), t *train.Trainer, mon *train.Monitor
 	start, taken := time.Now(), 0
 	epochStart := time.Now()
 	knn, monSecs, monRuns := "", 0.0, 0 // the latest kNN accuracy, for the progress line
+	evaluate := func() error {
+		rec, err := mon.Evaluate(t)
+		if err != nil {
+			return err
+		}
+		log.Encode(rec)
+		knn, monSecs, monRuns = fmt.Sprintf("  knn %.2f%%", 100*rec.Top1), monSecs+rec.Seconds, monRuns+1
+		return nil
+	}
+	if mon != nil && t.GlobalStep() == 0 { // the initial encoder: where the curve starts
+		if err := evaluate(); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.msg(), "pretrain: before training:%s\n", knn)
+		epochStart = time.Now()
+	}
 	vote := make([]float64, 1)
 	for !t.Done() {
 		if stopRequested(ctx, c.comm, vote) {
@@ -429,12 +445,9 @@ func loop(ctx context.Context, stop func(), t *train.Trainer, mon *train.Monitor
 			epochStart = time.Now()
 			log.Encode(map[string]any{"epoch": res.Epoch + 1, "mean_loss": res.EpochLoss, "seconds": round(secs)})
 			if mon != nil && mon.Due(t) {
-				rec, err := mon.Evaluate(t)
-				if err != nil {
+				if err := evaluate(); err != nil {
 					return err
 				}
-				log.Encode(rec)
-				knn, monSecs, monRuns = fmt.Sprintf("  knn %.2f%%", 100*rec.Top1), monSecs+rec.Seconds, monRuns+1
 				epochStart = time.Now() // the epochs' times are the training's
 			}
 			if progress.Stderr() == nil {

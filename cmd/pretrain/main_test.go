@@ -172,8 +172,8 @@ func TestMonitor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 2 || recs[0].Epoch != 1 || recs[1].Epoch != 2 || recs[1].Queries != 6 || recs[1].Bank != 5 || recs[1].K != 3 {
-		t.Errorf("monitor records %+v, want epochs 1 and 2 of 6 queries, 5 bank images, k 3", recs)
+	if len(recs) != 3 || recs[0].Epoch != 0 || recs[1].Epoch != 1 || recs[2].Epoch != 2 || recs[2].Queries != 6 || recs[2].Bank != 5 || recs[2].K != 3 {
+		t.Errorf("monitor records %+v, want epochs 0 (the initial encoder), 1 and 2 of 6 queries, 5 bank images, k 3", recs)
 	}
 	f, err := os.Open(filepath.Join(monitored, "loss.png"))
 	if err != nil {

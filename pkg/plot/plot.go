@@ -140,7 +140,7 @@ func LossAndKNN(path, title string, epochLoss []float64, epochs []int, top1 []fl
 	for _, v := range top1 {
 		lo, hi = min(lo, 100*v), max(hi, 100*v)
 	}
-	k := newChart("kNN accuracy of the monitor (%)", "epoch", "kNN %", 1, float64(max(last, 2)), lo, hi)
+	k := newChart("kNN accuracy of the monitor (%)", "epoch", "kNN %", float64(min(epochs[0], 1)), float64(max(last, 2)), lo, hi)
 	orange := color.RGBA{255, 127, 14, 255}
 	px, py := k.at(float64(epochs[0]), 100*top1[0])
 	for i, e := range epochs {
