@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
@@ -63,7 +65,8 @@ standardised with their own mean and standard deviation, coloured by class.`
 
 type cli struct {
 	Train       []string `required:"" placeholder:"FILE" env:"LINPROBE_TRAIN" help:"Feature table of the training set (- for standard input), or several (the flag repeated, or comma-separated), concatenated in order."`
-	Test        []string `required:"" placeholder:"FILE" env:"LINPROBE_TEST" help:"Feature table of the test set (- for standard input), or several, as --train."`
+	Test        []string `placeholder:"FILE" env:"LINPROBE_TEST" help:"Feature table of the test set (- for standard input), or several, as --train."`
+	Holdout     int      `placeholder:"N" env:"LINPROBE_HOLDOUT" help:"In place of --test: hold out N training rows (drawn with --seed) as a validation set, train on the others and score those N; for choosing the probe's settings without the test labels."`
 	Epochs      int      `default:"${epochs}" env:"LINPROBE_EPOCHS" help:"Training epochs."`
 	BatchSize   int      `default:"${batch_size}" env:"LINPROBE_BATCH_SIZE" help:"Rows per SGD step."`
 	LR          float64  `name:"lr" default:"${lr}" env:"LINPROBE_LR" help:"Initial learning rate, decayed to 0 along a cosine."`
@@ -145,6 +148,9 @@ func (c *cli) evaluate(stdout, progress io.Writer) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
+	if (len(c.Test) > 0) == (c.Holdout > 0) {
+		return errors.New("give one of --test FILE and --holdout N (a validation set carved out of --train)")
+	}
 	if err := atomicfile.Clean(os.Stderr, "linprobe", c.Report, c.Map); err != nil {
 		return err
 	}
@@ -157,8 +163,12 @@ func (c *cli) evaluate(stdout, progress io.Writer) error {
 	if err != nil {
 		return err
 	}
-	test, err := readSplit(c.Test)
-	if err != nil {
+	var test *features.Table
+	if c.Holdout > 0 {
+		if train, test, err = holdout(train, c.Holdout, c.Seed); err != nil {
+			return err
+		}
+	} else if test, err = readSplit(c.Test); err != nil {
 		return err
 	}
 	if err := compatible(train, test); err != nil {
@@ -330,5 +340,32 @@ func (c *cli) validate() error {
 	s.Int("knn", c.KNN, 0, 1_000_000)
 	s.Float("knn-temperature", c.KNNTemp, 0, 100, true)
 	s.Int("threads", c.Threads, 0, flagcheck.MaxThreads)
+	s.Int("holdout", c.Holdout, 0, math.MaxInt32)
 	return s.Err()
 }
+
+// holdout splits t into the rows to train on and n rows to validate on,
+// drawn by a shuffle of seed: the validation set has t's metadata, and its
+// name says what it is.
+func holdout(t *features.Table, n int, seed uint64) (train, val *features.Table, err error) {
+	if n >= t.Len() {
+		return nil, nil, fmt.Errorf("--holdout %d: %s has %d rows; want fewer, so that some are left to train on", n, t.Name, t.Len())
+	}
+	perm := rand.New(rand.NewPCG(seed, holdoutStream)).Perm(t.Len())
+	rows := func(name string, idx []int) *features.Table {
+		slices.Sort(idx) // in table order
+		out := &features.Table{Name: name, Dim: t.Dim, Metadata: t.Metadata, ClassNames: t.ClassNames,
+			Index: make([]int32, len(idx)), Label: make([]uint8, len(idx)), Features: make([]float32, 0, len(idx)*t.Dim)}
+		for i, r := range idx {
+			out.Index[i], out.Label[i] = t.Index[r], t.Label[r]
+			out.Features = append(out.Features, t.Row(r)...)
+		}
+		return out
+	}
+	val = rows(fmt.Sprintf("%d rows of %s held out (seed %d)", n, t.Name, seed), perm[:n])
+	return rows(fmt.Sprintf("%s less %d held out", t.Name, n), perm[n:]), val, nil
+}
+
+// holdoutStream is the PCG stream of --holdout's draw, apart from the
+// probe's own.
+const holdoutStream = 0x401d

@@ -162,6 +162,36 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// --holdout scores rows kept back from the training set, the same ones for
+// the same seed, and trains on the others.
+func TestHoldout(t *testing.T) {
+	dir := t.TempDir()
+	y, x := separable(1000, 8, 1)
+	train := writeTable(t, dir, "train.arrow", 8, map[string]string{features.MetaSplit: "train"}, y, x)
+	report := func(seed string) *report {
+		path := filepath.Join(dir, "report-"+seed+".json")
+		var out bytes.Buffer
+		if err := mustParse(t, "--train", train, "--holdout", "200", "--seed", seed, "--epochs", "3", "--report", path).evaluate(&out, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "valid  200 rows of "+train+" held out (seed "+seed+")") || !strings.Contains(out.String(), "valid top-1 ") {
+			t.Errorf("output does not say it scored the held-out rows:\n%s", out.String())
+		}
+		rep, _ := readReport(t, path)
+		return rep
+	}
+	a, b, c := report("0"), report("0"), report("1")
+	if a.Holdout != 200 || a.Train.Rows != 800 || a.Test.Rows != 200 || a.Probe.Total != 200 {
+		t.Errorf("holdout %d, %d rows trained on and %d scored (%d), want 200, 800 and 200", a.Holdout, a.Train.Rows, a.Test.Rows, a.Probe.Total)
+	}
+	if a.Probe.Top1 != b.Probe.Top1 || a.Probe.FinalLoss != b.Probe.FinalLoss {
+		t.Errorf("the same seed gave another probe: %v, %v", a.Probe, b.Probe)
+	}
+	if a.Probe.FinalLoss == c.Probe.FinalLoss {
+		t.Error("seeds 0 and 1 gave the same probe")
+	}
+}
+
 func TestRunErrors(t *testing.T) {
 	dir := t.TempDir()
 	y, x := separable(300, 4, 1)
@@ -192,6 +222,9 @@ func TestRunErrors(t *testing.T) {
 		{"negative k", []string{"--train", good, "--test", good, "--knn=-1"}, "--knn -1: want 0 to 1000000"},
 		{"zero temperature", []string{"--train", good, "--test", good, "--knn", "5", "--knn-temperature", "0"}, "--knn-temperature 0: want above 0"},
 		{"no epochs", []string{"--train", good, "--test", good, "--epochs", "0"}, "--epochs 0: want 1 to 100000"},
+		{"no test set", []string{"--train", good}, "give one of --test FILE and --holdout N"},
+		{"test and holdout", []string{"--train", good, "--test", good, "--holdout", "10"}, "give one of --test FILE and --holdout N"},
+		{"holdout of all", []string{"--train", good, "--holdout", "300"}, "--holdout 300: " + good + " has 300 rows"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := mustParse(t, tc.args...).evaluate(&bytes.Buffer{}, nil)

@@ -16,7 +16,8 @@ import (
 type report struct {
 	Producer   string      `json:"producer"`
 	Train      input       `json:"train"`
-	Test       input       `json:"test"`
+	Test       input       `json:"test"`              // with --holdout, the rows held out of the training set
+	Holdout    int         `json:"holdout,omitempty"` // --holdout: the scores are of a validation set, not the test set
 	ClassNames []string    `json:"class_names"`
 	Probe      probeReport `json:"probe"`
 	KNN        *knnReport  `json:"knn,omitempty"`
@@ -67,6 +68,7 @@ func newReport(c *cli, train, test *features.Table) *report {
 		Producer:   version.Producer("linprobe"),
 		Train:      in(train, c.Train),
 		Test:       in(test, c.Test),
+		Holdout:    c.Holdout,
 		ClassNames: train.ClassNames,
 		Probe: probeReport{
 			Epochs:      c.Epochs,
@@ -87,7 +89,7 @@ func (r *report) writeText(out io.Writer) error {
 	for _, in := range []struct {
 		name string
 		in   input
-	}{{"train", r.Train}, {"test", r.Test}} {
+	}{{"train", r.Train}, {r.scored(), r.Test}} {
 		fmt.Fprintf(w, "%-5s  %s: %d rows × %d%s\n", in.name, in.in.Path, in.in.Rows, in.in.Dim, provenance(in.in.Metadata))
 	}
 	p := r.Probe
@@ -98,7 +100,7 @@ func (r *report) writeText(out io.Writer) error {
 	fmt.Fprintf(w, "\nlinear probe: %d epochs, batch %d, lr %g cosine to 0, Nesterov %g, %s features, seed %d (%.1f s)\n",
 		p.Epochs, p.BatchSize, p.LR, p.Momentum, std, p.Seed, r.Seconds.Probe)
 	fmt.Fprintf(w, "  final training loss %.4f, train top-1 %s\n", p.FinalLoss, pct(p.TrainTop1))
-	fmt.Fprintf(w, "  test top-1 %s (%d/%d)\n", pct(p.Top1), p.Correct, p.Total)
+	fmt.Fprintf(w, "  %s top-1 %s (%d/%d)\n", r.scored(), pct(p.Top1), p.Correct, p.Total)
 	type eval struct {
 		name string
 		s    *linprobe.Scores
@@ -106,7 +108,7 @@ func (r *report) writeText(out io.Writer) error {
 	evals := []eval{{"probe", &p.Scores}}
 	if k := r.KNN; k != nil {
 		fmt.Fprintf(w, "kNN: k %d, temperature %g (%.1f s)\n", k.K, k.Temperature, r.Seconds.KNN)
-		fmt.Fprintf(w, "  test top-1 %s (%d/%d)\n", pct(k.Top1), k.Correct, k.Total)
+		fmt.Fprintf(w, "  %s top-1 %s (%d/%d)\n", r.scored(), pct(k.Top1), k.Correct, k.Total)
 		evals = append(evals, eval{"kNN", &k.Scores})
 	}
 
@@ -144,6 +146,15 @@ func (r *report) writeText(out io.Writer) error {
 	}
 	fmt.Fprintf(w, "\ntime: read %.1f s, total %.1f s\n", r.Seconds.Read, r.Seconds.Total)
 	return w.Flush()
+}
+
+// scored names the set the scores are of: the test set, or the validation
+// set --holdout kept back.
+func (r *report) scored() string {
+	if r.Holdout > 0 {
+		return "valid"
+	}
+	return "test"
 }
 
 // provenance summarises where a feature table comes from.
