@@ -76,7 +76,8 @@ same "$(grep -c '"global_step"' "$s/pretrain/log.jsonl")" "$steps" "steps in pre
 has simclr/summary.md "| simclr | imagenet | 1 of 1 (complete) | $steps | 64 | $LIMIT |"
 has simclr/results.json '"checkpoint": "simclr_epoch001.safetensors"'
 has simclr/summary.md "| SimCLR |"
-same "$(grep -c '"knn_top1"' "$s/pretrain/log.jsonl")" 1 "kNN monitor records in pretrain/log.jsonl"
+# The initial encoder (epoch 0, before the first step) and the last epoch.
+same "$(grep -c '"knn_top1"' "$s/pretrain/log.jsonl")" 2 "kNN monitor records in pretrain/log.jsonl"
 has simclr/summary.md "kNN monitor (pretrain --monitor: 256 images against $LIMIT training images, k=200, T=0.1)"
 
 pipeline 3-again.log "${simclr[@]}"
