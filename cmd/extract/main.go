@@ -58,7 +58,7 @@ type cli struct {
 	Shard      string `placeholder:"I/N" env:"EXTRACT_SHARD" help:"Extract shard I of N only, counted from 0: of the input's n rows (after --limit), rows I*n/N to (I+1)*n/N - 1, divisions rounded down. The shards' tables concatenated in order 0 to N-1 are the unsharded table; linprobe takes them so. The table's metadata records the shard. The input must be an IPC file, whose row count is known before reading."`
 	Shards     int    `placeholder:"N" env:"EXTRACT_SHARDS" help:"As --shard I/N with I from the environment variable JOB_COMPLETION_INDEX, which a Kubernetes Indexed Job sets in each pod (0: no sharding; --shard wins)."`
 	Threads    int    `default:"0" env:"EXTRACT_THREADS" help:"Cores for the kernels (0: all)."`
-	Backend    string `default:"auto" env:"EXTRACT_BACKEND" help:"Compute backend: auto (the best this CPU runs), or one it runs: avx512, avx2, generic (portable Go)."`
+	Backend    string `default:"auto" env:"EXTRACT_BACKEND" help:"Compute backend: auto (the best this CPU runs) or one of those it runs: ${backends} (generic: portable Go)."`
 	Precision  string `default:"auto" enum:"auto,fp32,bf16" env:"EXTRACT_PRECISION" help:"What the convolutions multiply in: auto (bf16 only where this CPU runs it faster; stderr says which and why), fp32, or bf16 (bfloat16 inputs, float32 accumulation). The feature table's metadata records it."`
 }
 
@@ -66,7 +66,7 @@ func run(args []string) error {
 	var c cli
 	p, err := kong.New(&c, kong.Name("extract"),
 		kong.Description("Write the frozen encoder's 512-d features of every image of a table."),
-		kong.Vars{"stems": strings.Join(model.Stems, ",")})
+		kong.Vars{"stems": strings.Join(model.Stems, ","), "backends": strings.Join(kern.Available(), ", ")})
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	prec := eng.Policy.Conv
+	prec := eng.Policy().Conv
 	if note != "" {
 		fmt.Fprintf(os.Stderr, "extract: %s\n", note)
 	}

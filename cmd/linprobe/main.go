@@ -78,7 +78,7 @@ type cli struct {
 	Report      string   `placeholder:"FILE" env:"LINPROBE_REPORT" help:"Also write the results as JSON to FILE."`
 	Map         string   `placeholder:"FILE" env:"LINPROBE_MAP" help:"Also draw the test features' first two principal components (of the standardised features), coloured by class, as a PNG to FILE."`
 	Threads     int      `env:"LINPROBE_THREADS" help:"CPU cores to use (0: all)."`
-	Backend     string   `default:"auto" env:"LINPROBE_BACKEND" help:"Compute backend: auto (the best this CPU runs), or one it runs: avx512, avx2, generic (portable Go)."`
+	Backend     string   `default:"auto" env:"LINPROBE_BACKEND" help:"Compute backend: auto (the best this CPU runs) or one of those it runs: ${backends} (generic: portable Go)."`
 
 	PrintDefaults flagdefaults.Flag `help:"Print the default of every flag that has one, as shell assignments (--epochs 90 as EPOCHS=90), and exit."`
 }
@@ -91,7 +91,7 @@ func defaults() kong.Vars {
 	return kong.Vars{
 		"epochs": strconv.Itoa(c.Epochs), "batch_size": strconv.Itoa(c.BatchSize), "lr": f(c.LR), "momentum": f(c.Momentum),
 		"standardize": strconv.FormatBool(c.Standardize), "seed": strconv.FormatUint(c.Seed, 10),
-		"knn_temperature": f(linprobe.DefaultTemperature),
+		"knn_temperature": f(linprobe.DefaultTemperature), "backends": strings.Join(kern.Available(), ", "),
 	}
 }
 

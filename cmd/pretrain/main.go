@@ -86,7 +86,7 @@ type cli struct {
 	MaxSteps  int    `default:"0" env:"PRETRAIN_MAX_STEPS" help:"Stop after this many steps in this invocation (0: run to the end); a checkpoint is saved."`
 	Limit     int    `default:"0" env:"PRETRAIN_LIMIT" help:"Train on the first N images only (0: all)."`
 	Threads   int    `default:"0" env:"PRETRAIN_THREADS" help:"Cores for the kernels (0: all)."`
-	Backend   string `default:"auto" env:"PRETRAIN_BACKEND" help:"Compute backend: auto (the best this CPU runs), or one it runs: avx512, avx2, generic (portable Go)."`
+	Backend   string `default:"auto" env:"PRETRAIN_BACKEND" help:"Compute backend: auto (the best this CPU runs) or one of those it runs: ${backends} (generic: portable Go)."`
 	Precision string `default:"auto" enum:"auto,fp32,bf16" env:"PRETRAIN_PRECISION" help:"What the encoder's convolutions multiply in: auto (bf16 only where this CPU runs it faster; stderr says which and why), fp32, or bf16 (bfloat16 inputs, float32 accumulation; head, loss, weight gradients, weights and optimizer stay float32). A resumed run keeps its checkpoint's."`
 	Log       string `placeholder:"FILE" env:"PRETRAIN_LOG" help:"JSON-lines log of every step and epoch (default OUT_DIR/log.jsonl)."`
 	Dist      string `enum:"none,mpi" default:"none" env:"PRETRAIN_DIST" help:"none (one process), or mpi: train as one rank of an mpirun job (a pretrain built with -tags mpi), --batch being the global batch, a multiple of the ranks, split between them; every rank reads INPUT (and --resume: a file all of them can read); rank 0 writes --out-dir and runs the monitor. A run resumes with the number of ranks it started with."`
@@ -132,6 +132,7 @@ func defaults() kong.Vars {
 		"optimizer": c.Optimizer, "lr": formatFloat(c.LR), "momentum": formatFloat(c.Momentum), "weight_decay": formatFloat(c.WeightDecay),
 		"warmup_epochs": i(c.WarmupEpochs), "proj_hidden": i(c.ProjHidden), "proj_out": i(c.ProjOut),
 		"seed": strconv.FormatUint(c.Seed, 10), "stems": strings.Join(model.Stems, ","),
+		"backends": strings.Join(kern.Available(), ", "),
 	}
 }
 
@@ -191,7 +192,7 @@ func pretrain(c *cli) error {
 	if c.eng, c.precNote, err = kern.New(kern.Options{Backend: c.Backend, Threads: c.Threads, Precision: c.Precision}); err != nil {
 		return err
 	}
-	c.prec = c.eng.Policy.Conv
+	c.prec = c.eng.Policy().Conv
 	if c.lead() {
 		if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
 			return err

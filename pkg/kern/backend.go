@@ -51,17 +51,24 @@ var generic = &Backend{Name: "generic", tileRows: mr, tileCols: nr, tile: kernel
 // and build tag).
 var backends = available()
 
+// Available names the backends this CPU runs, best first (for flags).
+func Available() []string {
+	names := make([]string, len(backends))
+	for i, b := range backends {
+		names[i] = b.Name
+	}
+	return names
+}
+
 // backend returns the named backend; "" or "auto" is the best.
 func backend(name string) (*Backend, error) {
 	if name == "" || name == "auto" {
 		return backends[0], nil
 	}
-	var names []string
 	for _, b := range backends {
 		if b.Name == name {
 			return b, nil
 		}
-		names = append(names, b.Name)
 	}
-	return nil, fmt.Errorf("backend %q is not available on this CPU (available: %s)", name, strings.Join(names, ", "))
+	return nil, fmt.Errorf("backend %q is not available on this CPU (available: %s)", name, strings.Join(Available(), ", "))
 }

@@ -13,7 +13,7 @@ import (
 type Engine struct {
 	be      *Backend
 	threads int
-	Policy  Policy
+	policy  Policy
 }
 
 // Policy is what each kind of product multiplies in.
@@ -53,7 +53,7 @@ func New(o Options) (e *Engine, note string, err error) {
 	if o.Threads > 0 {
 		e.threads = o.Threads
 	}
-	e.Policy = PolicyFor(p)
+	e.policy = PolicyFor(p)
 	return e, note, nil
 }
 
@@ -63,11 +63,14 @@ func Default() *Engine { return engineOf(backends[0]) }
 
 // engineOf is backend b on every core, in float32.
 func engineOf(b *Backend) *Engine {
-	return &Engine{be: b, threads: runtime.GOMAXPROCS(0), Policy: PolicyFor(FP32)}
+	return &Engine{be: b, threads: runtime.GOMAXPROCS(0), policy: PolicyFor(FP32)}
 }
 
 // Backend is the engine's backend.
 func (e *Engine) Backend() *Backend { return e.be }
+
+// Policy is what each kind of product multiplies in on this engine.
+func (e *Engine) Policy() Policy { return e.policy }
 
 // Threads is how many cores the engine's kernels use.
 func (e *Engine) Threads() int { return e.threads }
@@ -82,7 +85,7 @@ func (e *Engine) WithThreads(n int) *Engine {
 // WithPrecision is e with policy PolicyFor(p).
 func (e *Engine) WithPrecision(p Precision) *Engine {
 	c := *e
-	c.Policy = PolicyFor(p)
+	c.policy = PolicyFor(p)
 	return &c
 }
 

@@ -61,7 +61,7 @@ func (l *NTXent) Forward(z []float32, views int) float32 {
 		}
 	}
 	sim := l.sim[:views*views]
-	l.eng.SgemmIn(l.eng.Policy.Loss, false, true, views, views, d, 1/l.Tau, l.zn, d, l.zn, d, 0, sim, views)
+	l.eng.SgemmIn(l.eng.Policy().Loss, false, true, views, views, d, 1/l.Tau, l.zn, d, l.zn, d, 0, sim, views)
 	// Each row becomes its softmax over j != i; the loss is the log-sum-exp
 	// minus the positive's logit, computed around the row maximum.
 	var total float64
@@ -104,8 +104,8 @@ func (l *NTXent) Backward(dz []float32, views int, dloss float32) {
 	}
 	// sim = zn·znᵀ/τ, so dzn = (G + Gᵀ)·zn/τ; two GEMMs avoid forming G + Gᵀ.
 	dzn := l.dzn[:views*d]
-	l.eng.SgemmIn(l.eng.Policy.Loss, false, false, views, d, views, 1/l.Tau, sim, views, l.zn, d, 0, dzn, d)
-	l.eng.SgemmIn(l.eng.Policy.Loss, true, false, views, d, views, 1/l.Tau, sim, views, l.zn, d, 1, dzn, d)
+	l.eng.SgemmIn(l.eng.Policy().Loss, false, false, views, d, views, 1/l.Tau, sim, views, l.zn, d, 0, dzn, d)
+	l.eng.SgemmIn(l.eng.Policy().Loss, true, false, views, d, views, 1/l.Tau, sim, views, l.zn, d, 1, dzn, d)
 	// Through the normalisation: dz = (dzn - zn(zn·dzn)) / ‖z‖.
 	for i := 0; i < views; i++ {
 		zr, g, out := l.zn[i*d:i*d+d], dzn[i*d:i*d+d], dz[i*d:i*d+d]

@@ -69,7 +69,7 @@ func NewConv2d(name string, in Dims, cout int, win Window, eng *kern.Engine) *Co
 		Out:    Dims{N: in.N, H: win.out(in.H), W: win.out(in.W), C: cout},
 		Win:    win,
 		eng:    eng,
-		prec:   eng.Policy.Conv,
+		prec:   eng.Policy().Conv,
 		k:      win.K * win.K * in.C,
 	}
 	if !c.pointwise() {

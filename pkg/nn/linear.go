@@ -51,7 +51,7 @@ func (l *Linear) Forward(y, x []float32, n int) {
 	for i := range n {
 		copy(y[i*l.Out:(i+1)*l.Out], l.Bias.Data)
 	}
-	l.eng.SgemmIn(l.eng.Policy.Linear, false, true, n, l.Out, l.In, 1, x, l.In, l.Weight.Data, l.In, 1, y, l.Out)
+	l.eng.SgemmIn(l.eng.Policy().Linear, false, true, n, l.Out, l.In, 1, x, l.In, l.Weight.Data, l.In, 1, y, l.Out)
 }
 
 // Backward adds dW += dy^T x and db += column sums of dy, and unless dx is
@@ -69,6 +69,6 @@ func (l *Linear) Backward(dx, dy, x []float32, n int) {
 	}
 	if dx != nil {
 		dx = need("linear input gradient", dx, n*l.In)
-		l.eng.SgemmIn(l.eng.Policy.Linear, false, false, n, l.In, l.Out, 1, dy, l.Out, l.Weight.Data, l.In, 0, dx, l.In)
+		l.eng.SgemmIn(l.eng.Policy().Linear, false, false, n, l.In, l.Out, 1, dy, l.Out, l.Weight.Data, l.In, 0, dx, l.In)
 	}
 }
