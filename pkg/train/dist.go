@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
+	"hash/fnv"
 	"slices"
 
 	"github.com/simclr-go/simclr/pkg/dist"
@@ -121,35 +121,25 @@ func (t *Trainer) InSync() error {
 	return nil
 }
 
-// hash is 64-bit FNV-1a over 32-bit words of the run's state.
+// hash is the 64-bit FNV-1a hash of the run's state, every value in
+// little-endian bytes.
 func (t *Trainer) hash() uint64 {
-	h := uint64(14695981039346656037)
-	add := func(v uint64) { h = (h ^ v) * 1099511628211 }
+	h := fnv.New64a()
 	cfg, _ := json.Marshal(t.Cfg) // a Config always marshals
-	for _, c := range cfg {
-		add(uint64(c))
-	}
+	h.Write(cfg)
+	put := func(v any) { binary.Write(h, binary.LittleEndian, v) } // writing to a hash cannot fail
 	s := t.state()
 	for _, p := range s.Params {
-		for _, v := range p.Data {
-			add(uint64(math.Float32bits(v)))
-		}
+		put(p.Data)
 	}
 	for _, b := range s.Buffers {
-		for _, v := range b.Data {
-			add(uint64(math.Float32bits(v)))
-		}
+		put(b.Data)
 	}
 	for _, c := range s.Counters {
-		add(uint64(c.N))
+		put(c.N)
 	}
-	for _, l := range t.History {
-		add(math.Float64bits(l))
-	}
-	add(uint64(t.images()))
-	add(uint64(*t.Opt.Steps()))
-	add(uint64(t.Epoch))
-	add(uint64(t.Step))
-	add(math.Float64bits(t.EpochLossSum))
-	return h
+	put(t.History)
+	put([]int64{int64(t.images()), *t.Opt.Steps(), int64(t.Epoch), int64(t.Step)})
+	put(t.EpochLossSum)
+	return h.Sum64()
 }
