@@ -69,7 +69,7 @@ type cli struct {
 	Resume string `placeholder:"CHECKPOINT" env:"PRETRAIN_RESUME" help:"Continue the run saved in this checkpoint, under its own settings (with --dist, every rank reads it: a path all of them can read)."`
 
 	Objective    string  `default:"${objective}" enum:"simclr,supervised" env:"PRETRAIN_OBJECTIVE" help:"simclr (NT-Xent over two views) or supervised (cross-entropy on labels through a Linear(512,C) 'fc', C the table's class count, one crop-and-flip view: colour jitter, grayscale and blur off)."`
-	Stem         string  `default:"${stem}" enum:"${stems}" env:"PRETRAIN_STEM" help:"Encoder stem: imagenet (7x7/2 conv + max-pool, as the reference recipe), cifar (3x3/1 conv, the paper's CIFAR variant, about 15 times the cost) or cifar-pool (3x3/1 conv + max-pool, about 4 times)."`
+	Stem         string  `default:"${stem}" enum:"${stems}" env:"PRETRAIN_STEM" help:"Encoder stem: imagenet (7x7/2 conv + max-pool, as the reference recipe), cifar (3x3/1 conv, the paper's CIFAR variant: about 15 times the multiply-adds) or cifar-pool (3x3/1 conv + max-pool: about 4 times the multiply-adds, 5 times the time on an AVX2 CPU)."`
 	Epochs       int     `default:"${epochs}" env:"PRETRAIN_EPOCHS" help:"Passes over the images."`
 	Batch        int     `default:"${batch}" env:"PRETRAIN_BATCH" help:"Images per step (two views each)."`
 	Tau          float32 `default:"${tau}" env:"PRETRAIN_TAU" help:"NT-Xent temperature."`
