@@ -215,6 +215,12 @@ func encoder(c *cli, eng *kern.Engine) (*model.Encoder, map[string]string, *trai
 // enc into out, batch images at a time, and reports how many and how long.
 // The record batches before from are read, as the IPC reader goes, but not
 // encoded.
+//
+// Every forward pass is of batch images, a short one padded with zeros: the
+// kernels a layer runs (direct or lowered, bf16 or float32) depend on the
+// pass's size, so a row's features would otherwise depend on where the
+// record batches, the shard and --limit cut the rows. In eval mode the
+// padding changes no other row.
 func extract(enc *model.Encoder, in *arrowio.ImageReader, out *features.Writer, batch, from, to int, mean, std [augment.Channels]float32) (int, time.Duration, error) {
 	start := time.Now()
 	bar := progress.New(progress.Stderr(), 0, 0, "images", 1)
@@ -229,7 +235,8 @@ func extract(enc *model.Encoder, in *arrowio.ImageReader, out *features.Writer, 
 			hi := min(lo+batch, rows)
 			n := hi - lo
 			augment.ToNHWC(x[:n*arrowio.ImageSize], b.Pixels[lo*arrowio.ImageSize:hi*arrowio.ImageSize], mean, std)
-			feat := enc.Forward(x, n)
+			clear(x[n*arrowio.ImageSize:])
+			feat := enc.Forward(x, batch)[:n*model.FeatureDim]
 			if err := out.Write(features.Batch{Index: b.Index[lo:hi], Label: b.Label[lo:hi], Features: feat}); err != nil {
 				return done, 0, err
 			}
