@@ -216,9 +216,13 @@ func (g *gemm) packB16(s *scratch, p0, kb, j0, nb int) {
 }
 
 // InterleaveBF16 rounds lo and hi, rows of two consecutive k, to bfloat16
-// and packs lo[i] and hi[i] into dst[i]: a row pair of Tile16's B.
+// and packs lo[i] and hi[i] into dst[i]: a row pair of Tile16's B. A nil
+// hi stands for zeros.
 func (e *Engine) InterleaveBF16(dst []uint32, lo, hi []float32) {
-	e.be.interleaveBF16(dst[:len(lo)], lo, hi[:len(lo)])
+	if hi != nil {
+		hi = hi[:len(lo)]
+	}
+	e.be.interleaveBF16(dst[:len(lo)], lo, hi)
 }
 
 // Tile16 is Tile in bf16: kp pairs of k, A pair (r, q) at a[r*ar+q*ap] and

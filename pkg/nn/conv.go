@@ -27,7 +27,7 @@ type Conv2d struct {
 	In, Out Dims
 	Win     Window
 	eng     *kern.Engine
-	prec    kern.Precision // what forward and dx multiply in (eng's policy); dW is float32
+	prec    kern.Precision // what forward and dx multiply in (eng's policy), and the direct path's dW
 	k       int            // K*K*Cin: the length of an im2col row
 	chunk   int            // images lowered per im2col pass
 	cols    []float32      // [chunk*OutH*OutW][k], made on first use; nil when x is its own im2col

@@ -53,10 +53,10 @@ func canDirect(in Dims, cout int, win Window) bool {
 	return win.K > 1 && in.C%tc == 0 && cout%tc == 0
 }
 
-// pairs reports whether forward and dx multiply bf16 pairs (dW stays
-// float32): in bf16, except on a 1×1 map, where every image group
-// reads the whole weight and bf16 measured slower (the ImageNet stem's
-// layer4: 6.8 ms against 4.1; layer1 23 against 28).
+// pairs reports whether forward, dx and dW multiply bf16 pairs: in bf16,
+// except on a 1×1 map, where every image group reads the whole weight and
+// bf16 measured slower (the ImageNet stem's layer4: 6.8 ms against 4.1;
+// layer1 23 against 28).
 func (c *Conv2d) pairs() bool { return c.prec == kern.BF16 && c.Out.H*c.Out.W > 1 }
 
 // groups is the number of tr-image groups over n images. The last may
@@ -192,11 +192,23 @@ func (t *directForward) Run(lo, hi int) {
 
 // backwardDirect is Backward, directly: dW and, unless dx is nil, dx.
 func (c *Conv2d) backwardDirect(dx, dy, x []float32, n int, accumulate bool) {
-	xT, dyT := floatBufs.borrow(n*c.In.Image()), floatBufs.borrow(n*c.Out.Image())
-	defer floatBufs.giveBack(xT)
-	defer floatBufs.giveBack(dyT)
-	xT, dyT = c.pixelMajor(xT, x, n, c.In, tc), c.pixelMajor(dyT, dy, n, c.Out, c.Out.C)
-	c.dweight = directWeightGrad{c: c, dy: dyT, x: xT, n: n}
+	c.dweight = directWeightGrad{c: c, n: n}
+	var dyT []float32 // dy pixel-major, for dx in float32
+	if c.pairs() {
+		// dW sums over the images: pairs of consecutive images.
+		np := (n + 1) / 2
+		dyP, xP := pairBufs.borrow(np*c.Out.Image()), pairBufs.borrow(np*c.In.Image())
+		defer pairBufs.giveBack(dyP)
+		defer pairBufs.giveBack(xP)
+		c.dweight.dy16 = c.imagePairs(dyP, dy, n, c.Out, c.Out.C)
+		c.dweight.x16 = c.imagePairs(xP, x, n, c.In, tc)
+	} else {
+		xT := floatBufs.borrow(n * c.In.Image())
+		dyT = floatBufs.borrow(n * c.Out.Image())
+		defer floatBufs.giveBack(xT)
+		defer floatBufs.giveBack(dyT)
+		c.dweight.x, c.dweight.dy = c.pixelMajor(xT, x, n, c.In, tc), c.pixelMajor(dyT, dy, n, c.Out, c.Out.C)
+	}
 	units := len(c.taps) * (c.In.C / tc) // taps no window uses add nothing
 	parallel(c.eng, units, units*n*c.Out.Image()*c.Out.C, &c.dweight)
 	if dx == nil {
@@ -287,17 +299,23 @@ func (t *directInputGrad) Run(lo, hi int) {
 // block of tr output channels, dW[co][tap][ci] += Σ over images and the
 // output positions whose window has the tap inside the image of
 // dy[co] x[ci]. The images are the sum's steps, so each tile's reduction
-// is long; dy is pixel-major, x pixel-major in panels of tc.
+// is long; dy is pixel-major, x pixel-major in panels of tc; in bf16,
+// dy16 and x16 are the same over pairs of images.
 type directWeightGrad struct {
-	c     *Conv2d
-	dy, x []float32
-	n     int
+	c         *Conv2d
+	dy, x     []float32
+	dy16, x16 []uint32
+	n         int
 }
 
 func (t *directWeightGrad) Run(lo, hi int) {
 	c := t.c
 	in, out, win := c.In, c.Out, c.Win
 	panels, dw := in.C/tc, c.Weight.Grad
+	steps := t.n // of the sum: images, or pairs of them
+	if t.x16 != nil {
+		steps = (t.n + 1) / 2
+	}
 	scratch := c.tile(lo)
 	for u := lo; u < hi; u++ {
 		tap, panel := c.taps[u/panels], u%panels
@@ -315,15 +333,19 @@ func (t *directWeightGrad) Run(lo, hi int) {
 				if !ok {
 					continue
 				}
-				b := t.x[(ih*in.W+iw)*t.n*in.C+panel*t.n*tc:]
+				b := (ih*in.W+iw)*steps*in.C + panel*steps*tc
 				for blk := range groups(out.C) {
 					co0, skip := group(blk, out.C)
-					a := t.dy[(oh*out.W+ow)*t.n*out.C+co0:]
+					a := (oh*out.W+ow)*steps*out.C + co0
 					dst, ld, add := dw[co0*c.k+tap*in.C+panel*tc:], c.k, true
 					if skip > 0 {
 						dst, ld, add = scratch, tc, !first
 					}
-					c.eng.Tile(t.n, a, 1, out.C, b, tc, dst, ld, add)
+					if t.x16 != nil {
+						c.eng.Tile16(steps, t.dy16[a:], 1, out.C, t.x16[b:], tc, dst, ld, add)
+					} else {
+						c.eng.Tile(steps, t.dy[a:], 1, out.C, t.x[b:], tc, dst, ld, add)
+					}
 				}
 				first = false
 			}
@@ -352,16 +374,47 @@ func (c *Conv2d) pixelMajorPairs(dst []uint32, t []float32, n int, d Dims) []uin
 	return dst
 }
 
-// transposeTask is pixelMajor (or pixelMajorPairs, to pairs) over pixels.
+// imagePairs is pixelMajor to bf16 pairs of consecutive images,
+// [H][W][C/width][(n+1)/2][width] (an odd last image paired with zeros):
+// the weight gradient's steps are the images.
+func (c *Conv2d) imagePairs(dst []uint32, t []float32, n int, d Dims, width int) []uint32 {
+	c.transpose = transposeTask{e: c.eng, pairs: dst, imagePairs: true, src: t, n: n, pixels: d.H * d.W, ch: d.C, width: width}
+	parallel(c.eng, d.H*d.W, n*d.Image(), &c.transpose)
+	return dst
+}
+
+// transposeTask is pixelMajor (or pixelMajorPairs or imagePairs, to pairs)
+// over pixels.
 type transposeTask struct {
 	e                    *kern.Engine
 	dst, src             []float32
 	pairs                []uint32
+	imagePairs           bool
 	n, pixels, ch, width int
 }
 
 func (t *transposeTask) Run(lo, hi int) {
 	panels := t.ch / t.width
+	if t.imagePairs {
+		np := (t.n + 1) / 2
+		for p := lo; p < hi; p++ {
+			for q := range np {
+				lo := t.src[(2*q*t.pixels+p)*t.ch:][:t.ch]
+				var hi []float32
+				if 2*q+1 < t.n {
+					hi = t.src[((2*q+1)*t.pixels+p)*t.ch:][:t.ch]
+				}
+				for b := range panels {
+					var h []float32
+					if hi != nil {
+						h = hi[b*t.width:][:t.width]
+					}
+					t.e.InterleaveBF16(t.pairs[((p*panels+b)*np+q)*t.width:][:t.width], lo[b*t.width:][:t.width], h)
+				}
+			}
+		}
+		return
+	}
 	for p := lo; p < hi; p++ {
 		for i := range t.n {
 			src := t.src[(i*t.pixels+p)*t.ch:][:t.ch]
