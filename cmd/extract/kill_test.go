@@ -29,8 +29,9 @@ func TestMain(m *testing.M) {
 }
 
 // A real extract process SIGKILLed at random points never leaves a partial
-// table at its output path (a kill after the rename leaves the whole one); the next run removes the temporaries the kills
-// left and writes the same table as an uninterrupted run.
+// table at its output path (a kill after the rename leaves the whole one);
+// the next run removes the temporaries the kills left and writes the same
+// table as an uninterrupted run.
 func TestKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs extract a dozen times")

@@ -52,6 +52,7 @@ type Conv2d struct {
 	dinput      directInputGrad
 	dweight     directWeightGrad
 	transpose   transposeTask
+	pairImages  imagePairsTask
 	sub         stridedTask
 	sumPartials addPartials
 }

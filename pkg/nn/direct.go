@@ -378,43 +378,49 @@ func (c *Conv2d) pixelMajorPairs(dst []uint32, t []float32, n int, d Dims) []uin
 // [H][W][C/width][(n+1)/2][width] (an odd last image paired with zeros):
 // the weight gradient's steps are the images.
 func (c *Conv2d) imagePairs(dst []uint32, t []float32, n int, d Dims, width int) []uint32 {
-	c.transpose = transposeTask{e: c.eng, pairs: dst, imagePairs: true, src: t, n: n, pixels: d.H * d.W, ch: d.C, width: width}
-	parallel(c.eng, d.H*d.W, n*d.Image(), &c.transpose)
+	c.pairImages = imagePairsTask{e: c.eng, dst: dst, src: t, n: n, pixels: d.H * d.W, ch: d.C, width: width}
+	parallel(c.eng, d.H*d.W, n*d.Image(), &c.pairImages)
 	return dst
 }
 
-// transposeTask is pixelMajor (or pixelMajorPairs or imagePairs, to pairs)
-// over pixels.
+// imagePairsTask is imagePairs over pixels.
+type imagePairsTask struct {
+	e                    *kern.Engine
+	dst                  []uint32
+	src                  []float32
+	n, pixels, ch, width int
+}
+
+func (t *imagePairsTask) Run(lo, hi int) {
+	panels, np := t.ch/t.width, (t.n+1)/2
+	for p := lo; p < hi; p++ {
+		for q := range np {
+			even := t.src[(2*q*t.pixels+p)*t.ch:][:t.ch]
+			var odd []float32 // nil past an odd n: zeros
+			if 2*q+1 < t.n {
+				odd = t.src[((2*q+1)*t.pixels+p)*t.ch:][:t.ch]
+			}
+			for b := range panels {
+				var h []float32
+				if odd != nil {
+					h = odd[b*t.width:][:t.width]
+				}
+				t.e.InterleaveBF16(t.dst[((p*panels+b)*np+q)*t.width:][:t.width], even[b*t.width:][:t.width], h)
+			}
+		}
+	}
+}
+
+// transposeTask is pixelMajor (or pixelMajorPairs, to pairs) over pixels.
 type transposeTask struct {
 	e                    *kern.Engine
 	dst, src             []float32
 	pairs                []uint32
-	imagePairs           bool
 	n, pixels, ch, width int
 }
 
 func (t *transposeTask) Run(lo, hi int) {
 	panels := t.ch / t.width
-	if t.imagePairs {
-		np := (t.n + 1) / 2
-		for p := lo; p < hi; p++ {
-			for q := range np {
-				lo := t.src[(2*q*t.pixels+p)*t.ch:][:t.ch]
-				var hi []float32
-				if 2*q+1 < t.n {
-					hi = t.src[((2*q+1)*t.pixels+p)*t.ch:][:t.ch]
-				}
-				for b := range panels {
-					var h []float32
-					if hi != nil {
-						h = hi[b*t.width:][:t.width]
-					}
-					t.e.InterleaveBF16(t.pairs[((p*panels+b)*np+q)*t.width:][:t.width], lo[b*t.width:][:t.width], h)
-				}
-			}
-		}
-		return
-	}
 	for p := lo; p < hi; p++ {
 		for i := range t.n {
 			src := t.src[(i*t.pixels+p)*t.ch:][:t.ch]
