@@ -121,7 +121,10 @@ usage() {
 	local name help default flag
 	for name in "${SETTINGS[@]}"; do
 		help=HELP_$name default=DEFAULT_$name flag=${name,,}
-		printf '  --%-18s %-16s %s (default: %s)\n' "${flag//_/-}" "$name" "${!help}" "${!default:-none}"
+		printf '  --%-18s %-16s %s (default: %s' "${flag//_/-}" "$name" "${!help}" "${!default:-none}"
+		# A value from the environment (as pipelines/fast.sh sets its recipe's) is shown too.
+		[[ ${!name} == "${!default}" ]] || printf '; here: %s' "${!name:-none}"
+		printf ')\n'
 	done
 	printf '  --%-35s %s\n' "from STAGE" "rerun STAGE and every stage after it: ${STAGES[*]}" \
 		"help" "print this help"

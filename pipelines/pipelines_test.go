@@ -171,3 +171,36 @@ func consult(t *testing.T) {
 		}
 	}
 }
+
+// fast.sh runs the main pipeline with its recipe's settings, which its
+// --help marks "here"; the environment still overrides them.
+func TestFastRecipe(t *testing.T) {
+	for _, tc := range []struct {
+		env  []string
+		want map[string]string // NAME -> the value shown as "here"
+	}{
+		{nil, map[string]string{"EPOCHS": "25", "WARMUP_EPOCHS": "2", "OPTIMIZER": "sgd", "LR": "0.06",
+			"WEIGHT_DECAY": "5e-4", "PROJ_HIDDEN": "1024", "PROJ_OUT": "128", "CROP_SCALE_MIN": "0.2",
+			"BLUR": "false", "GRAY_P": "0.1"}},
+		{[]string{"EPOCHS=40", "STEM=cifar-pool"}, map[string]string{"EPOCHS": "40", "STEM": "cifar-pool", "OPTIMIZER": "sgd"}},
+	} {
+		cmd := exec.Command("bash", "fast.sh", "--help")
+		cmd.Env = append(os.Environ(), tc.env...)
+		help, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v fast.sh --help: %v\n%s", tc.env, err, help)
+		}
+		here := map[string]string{}
+		for _, m := range regexp.MustCompile(`(?m)^  --[a-z0-9-]+ +([A-Z0-9_]+) .*; here: (.*)\)$`).FindAllStringSubmatch(string(help), -1) {
+			here[m[1]] = m[2]
+		}
+		for name, want := range tc.want {
+			if here[name] != want {
+				t.Errorf("%v fast.sh --help: %s here %q, want %q", tc.env, name, here[name], want)
+			}
+		}
+		if _, ok := here["TAU"]; ok {
+			t.Errorf("%v fast.sh --help: TAU is the main pipeline's, but is marked here %q", tc.env, here["TAU"])
+		}
+	}
+}
