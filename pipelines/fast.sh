@@ -14,9 +14,10 @@ export RUN_DIR=${RUN_DIR-$root/runs/fast} EPOCHS=${EPOCHS-25} WARMUP_EPOCHS=${WA
 for a in "$@"; do
 	if [[ $a == -h || $a == --help ]]; then
 		printf '%s\n\n' "pipelines/fast.sh: the fast recipe, run by pipelines/simclr-cifar10.sh with the
-settings marked 'here' below. 25 epochs take 2 h of pretraining on the
-slowest CPU measured (AMD EPYC Zen 1, fp32, 357 views/s) and 45 min on Zen 4
-(bf16); with a 3-hour budget, EPOCHS = 3 h x views/s / 99840 fits it."
+settings marked 'here' below. 25 epochs took 2 h 8 min of pretraining on
+the slowest CPU measured (AMD EPYC Zen 1, fp32, 325 views/s; README,
+Results); at the 904 views/s of the 20-epoch pilot on Zen 4 (bf16) they take
+about 46 min. For a budget of H hours, EPOCHS = H x 3600 x views/s / 99840."
 		break
 	fi
 done
