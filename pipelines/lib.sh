@@ -197,7 +197,9 @@ setup() {
 	at_least BATCH 2
 	at_least SAVE_EVERY 1
 	at_least PROBE_EPOCHS 1
-	if [[ -v WARMUP_EPOCHS && -v EPOCHS ]] && ((WARMUP_EPOCHS > EPOCHS)); then
+	if budgeted; then
+		(($(seconds "$BUDGET" || echo 0) > 0)) || die "BUDGET=$BUDGET: want a duration such as 3h, 90m, 1h30m or 600s"
+	elif [[ -v WARMUP_EPOCHS && -v EPOCHS ]] && ((WARMUP_EPOCHS > EPOCHS)); then
 		die "WARMUP_EPOCHS=$WARMUP_EPOCHS: want at most EPOCHS ($EPOCHS)"
 	fi
 	for n in LR TAU; do
@@ -315,18 +317,105 @@ precision_setting() {
 	[[ $PRECISION == auto ]] || printf ' precision=%s' "$PRECISION"
 }
 
+# pretrain_settings OBJECTIVE prints what a pretraining stage's manifest
+# records of its run.
+pretrain_settings() {
+	printf 'objective=%s epochs=%s batch=%s lr=%s warmup_epochs=%s tau=%s stem=%s seed=%s limit=%s' \
+		"$1" "$EPOCHS" "$BATCH" "$LR" "$WARMUP_EPOCHS" "${TAU-}" "$STEM" "$SEED" "$LIMIT"
+	precision_setting
+	recipe_changes "${RECIPE[@]}"
+	! budgeted || printf ' budget=%s' "$BUDGET"
+}
+
+# pretrain_args DIR OBJECTIVE EPOCHS MAX_STEPS sets args to pretrain's
+# command line for a run of the settings into DIR, with the kNN monitor.
+pretrain_args() {
+	args=("$TRAIN" --out-dir "$1" --objective "$2" --epochs "$3" --batch "$BATCH"
+		--lr "$LR" --warmup-epochs "$WARMUP_EPOCHS" ${TAU:+--tau "$TAU"} --stem "$STEM" --seed "$SEED"
+		--limit "$LIMIT" --save-every "$SAVE_EVERY" --max-steps "$4" --threads "$THREADS")
+	args+=(--precision "$PRECISION")
+	mapfile -t -O "${#args[@]}" args < <(recipe_args "${RECIPE[@]}")
+	monitor_args
+}
+
+# Steps of the trial that times a BUDGET; the first BUDGET_SKIP are not
+# counted (the first steps allocate and warm the caches).
+BUDGET_STEPS=20 BUDGET_SKIP=5
+
+# budgeted is true when the pipeline has a BUDGET setting and it is set.
+budgeted() { [[ -v HELP_BUDGET && -n $BUDGET ]]; }
+
+# seconds DURATION prints DURATION (3h, 90m, 1h30m, 45s) in seconds.
+seconds() {
+	[[ $1 =~ ^([0-9]+h)?([0-9]+m)?([0-9]+s)?$ && -n $1 ]] || return 1
+	local h=${BASH_REMATCH[1]%h} m=${BASH_REMATCH[2]%m} s=${BASH_REMATCH[3]%s}
+	printf '%d\n' "$((10#${h:-0} * 3600 + 10#${m:-0} * 60 + 10#${s:-0}))"
+}
+
+# budget_epochs KEY DIR OBJECTIVE sets EPOCHS to the most epochs whose
+# pretraining fits in BUDGET on this machine: the run's own, when DIR holds
+# one begun under this BUDGET and these settings (so that it resumes or is
+# skipped); else from a trial of BUDGET_STEPS steps of the same settings
+# (in DIR/trial, then removed), whose step time after the first BUDGET_SKIP
+# and whose kNN monitor's evaluation time give an epoch's. 3% is left
+# for the machine's drift.
+budget_epochs() {
+	local key=$1 dir=$2 objective=$3 budget stored args
+	budget=$(seconds "$BUDGET")
+	if ! forced pretrain && [[ -f $MANIFEST/$key.settings && -n $(newest_checkpoint "$dir" "$objective") ]]; then
+		stored=$(<"$MANIFEST/$key.settings")
+		if [[ $stored =~ \ epochs=([0-9]+)\  ]]; then
+			EPOCHS=${BASH_REMATCH[1]}
+			if [[ $(pretrain_settings "$objective") == "$stored" ]]; then
+				say "$key: BUDGET=$BUDGET: $EPOCHS epochs, as chosen when the run in $dir began"
+				return
+			fi
+		fi
+	fi
+	local trial=$dir/trial
+	rm -rf "$trial"
+	pretrain_args "$trial" "$objective" "$((WARMUP_EPOCHS + 1000))" "$BUDGET_STEPS"
+	say "$key: BUDGET=$BUDGET: timing $BUDGET_STEPS steps of these settings (in $trial)"
+	"$BIN_DIR/pretrain" "${args[@]}" 2>"$trial.stderr" || {
+		cat "$trial.stderr" >&2
+		die "the trial of BUDGET=$BUDGET failed"
+	}
+	local fit
+	fit=$(awk -v budget="$budget" -v skip="$BUDGET_SKIP" -v every="$MONITOR_EVERY" '
+		FILENAME == ARGV[1] { if (match($0, /[0-9]+ steps of [0-9]+ views per epoch/)) { split(substr($0, RSTART), w, " "); spe = w[1]; views = w[4] }; next }
+		/"knn_seconds"/ && /"epoch":0,/ { match($0, /"knn_seconds":[0-9.e+-]+/); knn = substr($0, RSTART + 14, RLENGTH - 14) }
+		/"global_step"/ {
+			match($0, /"global_step":[0-9]+/); n = substr($0, RSTART + 14, RLENGTH - 14)
+			match($0, /"views_per_s":[0-9.]+/); r = substr($0, RSTART + 14, RLENGTH - 14)
+			if (r > 0) t[n + 0] = n * views / r # seconds from the start to step n
+			last = n + 0
+		}
+		END {
+			if (!spe || last <= skip || !(skip in t) || !(last in t)) exit 1
+			step = (t[last] - t[skip]) / (last - skip)
+			epoch = spe * step + knn / every
+			printf "%d %.1f %.0f %.1f\n", 0.97 * budget / epoch, epoch, views / step, knn
+		}' "$trial.stderr" "$trial/log.jsonl") || die "the trial of BUDGET=$BUDGET left no step times in $trial/log.jsonl"
+	rm -rf "$trial" "$trial.stderr"
+	local secs rate knn
+	read -r EPOCHS secs rate knn <<<"$fit"
+	((EPOCHS > WARMUP_EPOCHS)) || die "BUDGET=$BUDGET fits $EPOCHS epochs of $secs s ($rate views/s) on this machine, not more than the WARMUP_EPOCHS=$WARMUP_EPOCHS: raise BUDGET or lower WARMUP_EPOCHS"
+	say "$key: BUDGET=$BUDGET: $EPOCHS epochs of $secs s ($rate views/s over steps $((BUDGET_SKIP + 1))-$BUDGET_STEPS of the trial, kNN monitor $knn s an evaluation), about $(awk -v e="$EPOCHS" -v s="$secs" 'BEGIN { printf "%.0f", e * s / 60 }') min"
+}
+
 # stage_pretrain KEY DIR OBJECTIVE trains into DIR: skipped when the final
 # checkpoint is newer than the data and the settings are the same, resumed
 # from the newest checkpoint when the run stopped before its end, started
 # over under --from pretrain. CHECKPOINT is set to the checkpoint to
-# evaluate (the newest).
+# evaluate (the newest). With BUDGET, EPOCHS is chosen first
+# (budget_epochs).
 stage_pretrain() {
 	local key=$1 dir=$2 objective=$3
-	local want="objective=$objective epochs=$EPOCHS batch=$BATCH lr=$LR warmup_epochs=$WARMUP_EPOCHS tau=${TAU-} stem=$STEM seed=$SEED limit=$LIMIT"
-	want+=$(precision_setting)$(recipe_changes "${RECIPE[@]}")
-	local final
-	final=$dir/$(printf '%s_epoch%03d.safetensors' "$objective" "$EPOCHS")
 	mkdir -p "$dir"
+	! budgeted || budget_epochs "$key" "$dir" "$objective"
+	local want final
+	want=$(pretrain_settings "$objective")
+	final=$dir/$(printf '%s_epoch%03d.safetensors' "$objective" "$EPOCHS")
 	if forced pretrain; then
 		local old
 		old=$(find "$dir" -maxdepth 1 -name '*.safetensors' | wc -l)
@@ -353,12 +442,8 @@ stage_pretrain() {
 		rm -f "$dir/log.jsonl" "$MANIFEST/$key.seconds"
 	fi
 	done_with "$key" "$want"
-	local args=("$TRAIN" --out-dir "$dir" --objective "$objective" --epochs "$EPOCHS" --batch "$BATCH"
-		--lr "$LR" --warmup-epochs "$WARMUP_EPOCHS" ${TAU:+--tau "$TAU"} --stem "$STEM" --seed "$SEED"
-		--limit "$LIMIT" --save-every "$SAVE_EVERY" --max-steps "$MAX_STEPS" --threads "$THREADS")
-	args+=(--precision "$PRECISION")
-	mapfile -t -O "${#args[@]}" args < <(recipe_args "${RECIPE[@]}")
-	monitor_args
+	local args
+	pretrain_args "$dir" "$objective" "$EPOCHS" "$MAX_STEPS"
 	if [[ -n $newest ]]; then
 		say "$key: resuming from $newest"
 		args+=(--resume "$newest")

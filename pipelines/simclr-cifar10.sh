@@ -25,6 +25,7 @@ resumes from its newest checkpoint; changing its settings mid-run is refused
 
 common_settings simclr-cifar10
 tool_setting pretrain EPOCHS "pretraining epochs"
+setting BUDGET "" "pretraining time to fill instead, as 3h, 90m or 1h30m: EPOCHS is then the most that fit, from a 20-step trial of the settings on this machine"
 tool_setting pretrain BATCH "images per pretraining step"
 tool_setting pretrain LR "peak learning rate"
 tool_setting pretrain WARMUP_EPOCHS "epochs of linear warmup before the cosine decay"

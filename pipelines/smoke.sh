@@ -16,7 +16,9 @@ each split for the features), in a fresh RUN_DIR, and checks:
      which is evaluated: features, probe report, map, results, summary;
   2. the next run resumes from that checkpoint and completes the epoch;
   3. a third run skips every stage; --from probe reruns only the probe;
-  4. the baselines (random encoder, supervised) run and are scored.
+  4. a run with a time BUDGET chooses its EPOCHS from a trial, records
+     them, and keeps them when it resumes;
+  5. the baselines (random encoder, supervised) run and are scored.
 Needs the CIFAR-10 archive (../shared/cifar10/cifar-10-binary.tar.gz beside
 the repository, or CIFAR10_ARCHIVE); downloads nothing."
 
@@ -86,8 +88,20 @@ pipeline 4-from-probe.log "${simclr[@]}" --from probe
 same "$(grep -c 'skipped' "$RUN_DIR/4-from-probe.log")" 4 "steps skipped with --from probe"
 has 4-from-probe.log "probe: linear probe and kNN"
 
+budget=("${simclr[@]}" --run-dir "$RUN_DIR/budget" --budget 1m --max-steps 1)
+pipeline 5-budget.log "${budget[@]}"
+has 5-budget.log "pretrain: BUDGET=1m: timing 20 steps"
+epochs=$(sed -nE 's/.*BUDGET=1m: ([0-9]+) epochs of .*/\1/p' "$RUN_DIR/5-budget.log")
+[[ -n $epochs ]] || die "check failed: 5-budget.log names no epochs for BUDGET=1m"
+has budget/manifest/pretrain.settings " epochs=$epochs "
+has budget/results.json '"BUDGET": "1m"'
+[[ ! -e $RUN_DIR/budget/pretrain/trial ]] || die "check failed: the trial's directory is left behind"
+pipeline 6-budget-resumed.log "${budget[@]}"
+has 6-budget-resumed.log "pretrain: BUDGET=1m: $epochs epochs, as chosen when the run in $RUN_DIR/budget/pretrain began"
+has 6-budget-resumed.log "pretrain: resuming from"
+
 b=$RUN_DIR/baselines
-pipeline 5-baselines.log pipelines/baselines.sh --run-dir "$b" "${small[@]}"
+pipeline 7-baselines.log pipelines/baselines.sh --run-dir "$b" "${small[@]}"
 exists "$b/random/linprobe.json" "$b/random/test_pca.png" "$b/supervised/pretrain/supervised_epoch001.safetensors" \
 	"$b/supervised/linprobe.json" "$b/supervised/test_pca.png" "$b/results.json" "$b/summary.md"
 has baselines/summary.md "| random encoder (linear) |"

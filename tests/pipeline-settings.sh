@@ -28,6 +28,9 @@ for script in simclr-cifar10.sh baselines.sh; do
 	check "$script" LR=fast "LR=fast: want a positive number"
 done
 check simclr-cifar10.sh TAU=0 "TAU=0: want a positive number"
+check simclr-cifar10.sh BUDGET=3 "BUDGET=3: want a duration such as 3h"
+check simclr-cifar10.sh BUDGET=0h "BUDGET=0h: want a duration"
+check fast.sh BUDGET=soon "BUDGET=soon: want a duration"
 if [[ -e ${TMPDIR:-/tmp}/pipeline-settings-never-made ]]; then
 	echo "FAIL: a refused run made its run directory" >&2
 	fail=1
