@@ -177,12 +177,12 @@ func consult(t *testing.T) {
 func TestFastRecipe(t *testing.T) {
 	for _, tc := range []struct {
 		env  []string
-		want map[string]string // NAME -> the value shown as "here"
+		want map[string]string // NAME -> the value shown as "here" ("": not marked)
 	}{
-		{nil, map[string]string{"EPOCHS": "25", "WARMUP_EPOCHS": "2", "OPTIMIZER": "sgd", "LR": "0.06",
+		{nil, map[string]string{"STEM": "cifar-pool", "BUDGET": "3h", "WARMUP_EPOCHS": "2", "OPTIMIZER": "sgd", "LR": "0.06",
 			"WEIGHT_DECAY": "5e-4", "PROJ_HIDDEN": "1024", "PROJ_OUT": "128", "CROP_SCALE_MIN": "0.2",
 			"BLUR": "false", "GRAY_P": "0.1"}},
-		{[]string{"EPOCHS=40", "STEM=cifar-pool"}, map[string]string{"EPOCHS": "40", "STEM": "cifar-pool", "OPTIMIZER": "sgd"}},
+		{[]string{"BUDGET=", "EPOCHS=40", "STEM=imagenet"}, map[string]string{"BUDGET": "", "EPOCHS": "40", "OPTIMIZER": "sgd"}},
 	} {
 		cmd := exec.Command("bash", "fast.sh", "--help")
 		cmd.Env = append(os.Environ(), tc.env...)
