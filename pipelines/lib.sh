@@ -362,6 +362,7 @@ seconds() {
 budget_epochs() {
 	local key=$1 dir=$2 objective=$3 budget stored args
 	budget=$(seconds "$BUDGET")
+	[[ $EPOCHS == "$DEFAULT_EPOCHS" ]] || say "$key: BUDGET=$BUDGET chooses the epochs: EPOCHS=$EPOCHS is ignored (BUDGET= runs it)"
 	if ! forced pretrain && [[ -f $MANIFEST/$key.settings && -n $(newest_checkpoint "$dir" "$objective") ]]; then
 		stored=$(<"$MANIFEST/$key.settings")
 		if [[ $stored =~ \ epochs=([0-9]+)\  ]]; then

@@ -91,6 +91,7 @@ has 4-from-probe.log "probe: linear probe and kNN"
 budget=("${simclr[@]}" --run-dir "$RUN_DIR/budget" --budget 1m --max-steps 1)
 pipeline 5-budget.log "${budget[@]}"
 has 5-budget.log "pretrain: BUDGET=1m: timing 20 steps"
+has 5-budget.log "EPOCHS=1 is ignored"
 epochs=$(sed -nE 's/.*BUDGET=1m: ([0-9]+) epochs of .*/\1/p' "$RUN_DIR/5-budget.log")
 [[ -n $epochs ]] || die "check failed: 5-budget.log names no epochs for BUDGET=1m"
 has budget/manifest/pretrain.settings " epochs=$epochs "
