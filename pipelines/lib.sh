@@ -363,18 +363,20 @@ budget_epochs() {
 	local key=$1 dir=$2 objective=$3 budget stored args
 	budget=$(seconds "$BUDGET")
 	[[ $EPOCHS == "$DEFAULT_EPOCHS" ]] || say "$key: BUDGET=$BUDGET chooses the epochs: EPOCHS=$EPOCHS is ignored (BUDGET= runs it)"
+	# A run in DIR keeps its epochs; stage_pretrain refuses it if it ran
+	# under other settings, so no trial is wasted on it.
 	if ! forced pretrain && [[ -f $MANIFEST/$key.settings && -n $(newest_checkpoint "$dir" "$objective") ]]; then
 		stored=$(<"$MANIFEST/$key.settings")
 		if [[ $stored =~ \ epochs=([0-9]+)\  ]]; then
 			EPOCHS=${BASH_REMATCH[1]}
-			if [[ $(pretrain_settings "$objective") == "$stored" ]]; then
+			[[ $(pretrain_settings "$objective") != "$stored" ]] ||
 				say "$key: BUDGET=$BUDGET: $EPOCHS epochs, as chosen when the run in $dir began"
-				return
-			fi
+			return
 		fi
 	fi
 	local trial=$dir/trial
 	rm -rf "$trial"
+	# Epochs enough that the trial's steps are all before the end.
 	pretrain_args "$trial" "$objective" "$((WARMUP_EPOCHS + 1000))" "$BUDGET_STEPS"
 	say "$key: BUDGET=$BUDGET: timing $BUDGET_STEPS steps of these settings (in $trial)"
 	"$BIN_DIR/pretrain" "${args[@]}" 2>"$trial.stderr" || {
@@ -383,13 +385,16 @@ budget_epochs() {
 	}
 	local fit
 	fit=$(awk -v budget="$budget" -v skip="$BUDGET_SKIP" -v every="$MONITOR_EVERY" '
+		# num(KEY) is the number in field KEY of the line.
+		function num(key) {
+			return match($0, "\"" key "\":[-0-9.e+]+") ? substr($0, RSTART + length(key) + 3) + 0 : 0
+		}
 		FILENAME == ARGV[1] { if (match($0, /[0-9]+ steps of [0-9]+ views per epoch/)) { split(substr($0, RSTART), w, " "); spe = w[1]; views = w[4] }; next }
-		/"knn_seconds"/ && /"epoch":0,/ { match($0, /"knn_seconds":[0-9.e+-]+/); knn = substr($0, RSTART + 14, RLENGTH - 14) }
+		/"knn_seconds"/ && /"epoch":0,/ { knn = num("knn_seconds") }
 		/"global_step"/ {
-			match($0, /"global_step":[0-9]+/); n = substr($0, RSTART + 14, RLENGTH - 14)
-			match($0, /"views_per_s":[0-9.]+/); r = substr($0, RSTART + 14, RLENGTH - 14)
-			if (r > 0) t[n + 0] = n * views / r # seconds from the start to step n
-			last = n + 0
+			last = num("global_step")
+			# views_per_s is the mean since the start: the seconds to step last.
+			if (num("views_per_s") > 0) t[last] = last * views / num("views_per_s")
 		}
 		END {
 			if (!spe || last <= skip || !(skip in t) || !(last in t)) exit 1
